@@ -1,1 +1,297 @@
-fn main() {}
+//! `kiln`: the command-line tool of the Kiln ML lifecycle SDK.
+//!
+//! ```text
+//! kiln schema infer data/penguins/penguins.csv --label species -o schema.json
+//! kiln schema show schema.json
+//! kiln schema check old.json new.json
+//! kiln validate --schema schema.json data/penguins/penguins.csv
+//! ```
+//!
+//! Exit codes: 0 success; 1 the check failed (breaking schema change,
+//! rejected rows, or violations with `--strict`); 2 bad usage or input that
+//! cannot be read.
+
+// A command-line tool talks to its user on stdout and stderr.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use kiln::validate::{Validator, ValidatorConfig};
+use kiln::{CsvReader, InferOptions, Role, Schema};
+
+#[derive(Parser)]
+#[command(
+    name = "kiln",
+    version,
+    about = "Kiln: schema contracts, validation and transforms for ML data"
+)]
+struct Cli {
+    /// Log more (repeat for more detail); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with feature schemas (kiln.schema/v1 JSON).
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Validate a CSV file against a schema and print a per-feature report.
+    Validate(ValidateArgs),
+}
+
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// Infer a schema from a CSV file (types, nullability, ranges, categories).
+    Infer(InferArgs),
+    /// Print a schema as a table, with its digest.
+    Show {
+        /// The schema file.
+        schema: PathBuf,
+    },
+    /// Compare two schemas; exit 1 when the new one breaks the old contract.
+    Check {
+        /// The schema in use (e.g. the production model's).
+        old: PathBuf,
+        /// The proposed schema.
+        new: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct InferArgs {
+    /// The CSV file (first row is the header).
+    csv: PathBuf,
+    /// The label (training target) column.
+    #[arg(long)]
+    label: Option<String>,
+    /// Give a column a role: NAME=ROLE with ROLE one of feature, label, id, weight, timestamp.
+    #[arg(long = "role", value_name = "NAME=ROLE")]
+    roles: Vec<String>,
+    /// Most distinct strings for a column to be inferred as categorical.
+    #[arg(long, default_value_t = 64)]
+    max_categories: usize,
+    /// Field delimiter.
+    #[arg(long, default_value = ",")]
+    delimiter: char,
+    /// Do not record observed min/max as allowed ranges.
+    #[arg(long)]
+    no_ranges: bool,
+    /// Write the schema here instead of stdout.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// The schema file (kiln.schema/v1).
+    #[arg(long, short)]
+    schema: PathBuf,
+    /// The CSV file to check.
+    csv: PathBuf,
+    /// Serving policy: reject rows with any violation and unexpected columns
+    /// (default: training policy, flag and count).
+    #[arg(long)]
+    serving: bool,
+    /// Exit 1 on any violation, not only on rejected rows.
+    #[arg(long)]
+    strict: bool,
+    /// Field delimiter.
+    #[arg(long, default_value = ",")]
+    delimiter: char,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli.command) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Runs a command; `Ok(false)` means "ran, and the check failed".
+fn run(command: Command) -> Result<bool> {
+    match command {
+        Command::Schema(SchemaCommand::Infer(args)) => infer(&args),
+        Command::Schema(SchemaCommand::Show { schema }) => {
+            let schema = read_schema(&schema)?;
+            print!("{}", schema_table(&schema));
+            println!("digest: {}", schema.digest());
+            Ok(true)
+        }
+        Command::Schema(SchemaCommand::Check { old, new, json }) => {
+            let report = read_schema(&old)?.compare(&read_schema(&new)?);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{report}");
+            }
+            Ok(!report.is_breaking())
+        }
+        Command::Validate(args) => validate(&args),
+    }
+}
+
+fn infer(args: &InferArgs) -> Result<bool> {
+    let mut options = InferOptions::default()
+        .with_max_categories(args.max_categories)
+        .with_delimiter(delimiter(args.delimiter)?)
+        .with_ranges(!args.no_ranges);
+    if let Some(label) = &args.label {
+        options = options.with_label(label.clone());
+    }
+    for spec in &args.roles {
+        let (name, role) = spec
+            .split_once('=')
+            .with_context(|| format!("--role {spec:?}: expected NAME=ROLE"))?;
+        options = options.with_role(name, parse_role(role)?);
+    }
+    let schema = Schema::infer_csv(&args.csv, &options)?;
+    let json = schema.to_json();
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, format!("{json}\n"))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprint!("{}", schema_table(&schema));
+            eprintln!(
+                "wrote {} ({} features, {})",
+                path.display(),
+                schema.len(),
+                schema.digest()
+            );
+        }
+        None => println!("{json}"),
+    }
+    Ok(true)
+}
+
+fn validate(args: &ValidateArgs) -> Result<bool> {
+    let schema = read_schema(&args.schema)?;
+    let config = if args.serving {
+        ValidatorConfig::serving()
+    } else {
+        ValidatorConfig::training()
+    };
+    let validator = Validator::new(schema.clone(), config)?;
+    let reader = CsvReader::new(schema).with_delimiter(delimiter(args.delimiter)?);
+    let report = validator.validate_csv_path(&reader, &args.csv)?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        println!("{}: {}", args.csv.display(), report);
+    }
+    let failed = report.rejected_rows() > 0 || (args.strict && !report.is_clean());
+    Ok(!failed)
+}
+
+fn read_schema(path: &Path) -> Result<Schema> {
+    Schema::from_path(path).with_context(|| format!("schema {}", path.display()))
+}
+
+fn delimiter(c: char) -> Result<u8> {
+    match u8::try_from(c) {
+        Ok(b) if c.is_ascii() && b != b'"' && b != b'\n' => Ok(b),
+        _ => bail!("--delimiter {c:?}: must be one ASCII character other than a quote or newline"),
+    }
+}
+
+fn parse_role(s: &str) -> Result<Role> {
+    Ok(match s {
+        "feature" => Role::Feature,
+        "label" => Role::Label,
+        "id" => Role::Id,
+        "weight" => Role::Weight,
+        "timestamp" => Role::Timestamp,
+        _ => bail!("unknown role {s:?}: expected feature, label, id, weight or timestamp"),
+    })
+}
+
+/// A plain-text table of a schema's features.
+fn schema_table(schema: &Schema) -> String {
+    let mut rows = vec![
+        [
+            "feature",
+            "dtype",
+            "role",
+            "nullable",
+            "range",
+            "categories",
+        ]
+        .map(str::to_owned),
+    ];
+    for f in schema.features() {
+        let range = match (f.min, f.max) {
+            (None, None) => "-".to_owned(),
+            (lo, hi) => format!(
+                "{} .. {}",
+                lo.map_or_else(String::new, |x| x.to_string()),
+                hi.map_or_else(String::new, |x| x.to_string())
+            ),
+        };
+        let cats = f.categories.as_ref().map_or_else(
+            || "-".to_owned(),
+            |c| {
+                let shown: Vec<&str> = c.iter().take(6).map(String::as_str).collect();
+                let more = if c.len() > 6 {
+                    format!(", ... ({} in all)", c.len())
+                } else {
+                    String::new()
+                };
+                format!("{}{more}", shown.join(", "))
+            },
+        );
+        rows.push([
+            f.name.clone(),
+            f.dtype.to_string(),
+            f.role.to_string(),
+            if f.nullable { "yes" } else { "no" }.to_owned(),
+            range,
+            cats,
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
