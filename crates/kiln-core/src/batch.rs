@@ -571,6 +571,18 @@ impl Batch {
         Ok(Self { schema, columns, rows })
     }
 
+    /// [`Batch::new`] for a known row count, which a schema without
+    /// features cannot take from its (absent) columns.
+    pub(crate) fn with_rows(schema: Schema, columns: Vec<Column>, rows: usize) -> Result<Self> {
+        let mut batch = Self::new(schema, columns)?;
+        if batch.columns.is_empty() {
+            batch.rows = rows;
+        } else if batch.rows != rows {
+            return Err(Error::InvalidBatch(format!("{} rows, expected {rows}", batch.rows)));
+        }
+        Ok(batch)
+    }
+
     /// An empty batch of `schema`.
     #[must_use]
     pub fn empty(schema: Schema) -> Self {
@@ -603,7 +615,7 @@ impl Batch {
             }
         }
         let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
-        Self::new(schema, columns)
+        Self::with_rows(schema, columns, records.len())
     }
 
     /// The schema.

@@ -5,6 +5,7 @@
 //! no column is all-null when it is nullable and an error otherwise. Every
 //! error names the source, the 1-based line and the column.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -102,28 +103,12 @@ impl CsvReader {
     /// Streams `reader` as batches of at most `batch_size` rows, for data
     /// larger than memory. Fails at once when the header does not fit the schema.
     pub fn batches<R: Read>(&self, reader: R, source_name: &str, batch_size: usize) -> Result<CsvBatches<R>> {
-        let mut csv = ::csv::ReaderBuilder::new()
-            .delimiter(self.delimiter)
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(reader);
-        let mut header = ::csv::ByteRecord::new();
-        let got_header = csv
-            .read_byte_record(&mut header)
-            .map_err(|e| csv_error(source_name, &e, None))?;
-        if !got_header {
-            return Err(Error::Empty(format!("{source_name} (no header row)")));
-        }
+        let mut csv = raw_reader(reader, self.delimiter);
+        let header = read_header(&mut csv, source_name)?;
         let mut map: Vec<Option<usize>> = Vec::with_capacity(header.len());
         let mut found = vec![false; self.schema.len()];
         for (col, raw) in header.iter().enumerate() {
-            let name = std::str::from_utf8(raw).map_err(|_| Error::Csv {
-                source_name: source_name.to_owned(),
-                line: 1,
-                column: Some(format!("#{}", col + 1)),
-                message: "header is not valid UTF-8".to_owned(),
-            })?;
-            let name = name.trim_start_matches('\u{feff}').trim();
+            let name = header_name(raw, col, source_name)?;
             let idx = self.schema.index_of(name);
             if let Some(i) = idx {
                 if found[i] {
@@ -169,7 +154,7 @@ impl CsvReader {
 #[derive(Debug)]
 pub struct CsvBatches<R> {
     reader: CsvReader,
-    csv: ::csv::Reader<R>,
+    csv: RawReader<R>,
     source_name: String,
     map: Vec<Option<usize>>,
     header_len: usize,
@@ -185,50 +170,24 @@ impl<R: Read> CsvBatches<R> {
             schema.features().iter().map(|f| ColumnBuilder::new(f.dtype)).collect();
         let mut rows = 0usize;
         while rows < self.batch_size {
-            let more = self
-                .csv
-                .read_byte_record(&mut self.record)
-                .map_err(|e| csv_error(&self.source_name, &e, None))?;
-            if !more {
+            let Some(line) = next_row(&mut self.csv, &mut self.record, self.header_len, &self.source_name)? else {
                 self.done = true;
                 break;
-            }
-            let line = self.record.position().map_or(0, ::csv::Position::line);
-            if self.record.len() == 1 && self.record.get(0).is_some_and(<[u8]>::is_empty) && self.header_len > 1 {
-                continue; // a blank line
-            }
-            if self.record.len() != self.header_len {
-                return Err(Error::Csv {
-                    source_name: self.source_name.clone(),
-                    line,
-                    column: None,
-                    message: format!(
-                        "expected {} fields as in the header, found {}",
-                        self.header_len,
-                        self.record.len()
-                    ),
-                });
-            }
+            };
             let mut filled = vec![false; builders.len()];
             for (col, raw) in self.record.iter().enumerate() {
                 let Some(fi) = self.map[col] else { continue };
                 let feature = &schema.features()[fi];
-                let cell_error = |message: String| Error::Csv {
-                    source_name: self.source_name.clone(),
-                    line,
-                    column: Some(feature.name.clone()),
-                    message,
-                };
-                let text = std::str::from_utf8(raw).map_err(|e| {
-                    cell_error(format!("invalid UTF-8 at byte {} of the cell", e.valid_up_to()))
-                })?;
-                let text = if self.reader.trim { text.trim() } else { text };
+                let text = cell_text(raw, self.reader.trim, &self.source_name, line, &feature.name)?;
                 let b = &mut builders[fi];
                 if self.reader.null_tokens.iter().any(|t| t == text) {
                     b.push_null();
                 } else {
-                    b.push_text(text).map_err(|expected| {
-                        cell_error(format!("expected {expected}, got {:?}", truncate(text)))
+                    b.push_text(text).map_err(|expected| Error::Csv {
+                        source_name: self.source_name.clone(),
+                        line,
+                        column: Some(feature.name.clone()),
+                        message: format!("expected {expected}, got {:?}", truncate(text)),
                     })?;
                 }
                 filled[fi] = true;
@@ -244,7 +203,7 @@ impl<R: Read> CsvBatches<R> {
             return Ok(None);
         }
         let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
-        Batch::new(schema, columns).map(Some)
+        Batch::with_rows(schema, columns, rows).map(Some)
     }
 }
 
@@ -271,6 +230,204 @@ fn truncate(s: &str) -> String {
     } else {
         s.to_owned()
     }
+}
+
+/// The input of a [`RawReader`]. It keeps what [`next_row`] needs beyond the
+/// `csv` crate:
+///
+/// * whether the end was reached and the last byte other than a line break,
+///   to tell a quoted field closed at the end of the input from one never
+///   closed (which the `csv` crate accepts, silently merging the rest of the
+///   file into it);
+/// * the runs of line-break bytes not yet passed by the parser, to correct
+///   record line numbers: the `csv` crate takes a record's position before
+///   skipping the blank lines and the `\n` of a `\r\n` that precede it, so
+///   its line lags there.
+#[derive(Debug)]
+pub(crate) struct Input<R> {
+    inner: R,
+    offset: u64,
+    newlines: u64,
+    runs: VecDeque<BreakRun>,
+    last: Option<u8>,
+    eof: bool,
+}
+
+/// Bytes `start..end` are all `\r` or `\n`; `newlines` counts the `\n`s of
+/// the input before `end`.
+#[derive(Debug)]
+struct BreakRun {
+    start: u64,
+    end: u64,
+    newlines: u64,
+}
+
+impl<R> Input<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            newlines: 0,
+            runs: VecDeque::new(),
+            last: None,
+            eof: false,
+        }
+    }
+
+    /// The 1-based line of the first byte of the record at `pos`. Records
+    /// come in order, so runs before `pos` are dropped.
+    fn line_of(&mut self, pos: &::csv::Position) -> u64 {
+        let byte = pos.byte();
+        while self.runs.front().is_some_and(|r| r.end <= byte) {
+            self.runs.pop_front();
+        }
+        match self.runs.front() {
+            // The record starts with skipped line breaks: its line is the
+            // one after them.
+            Some(run) if run.start <= byte => run.newlines + 1,
+            _ => pos.line(),
+        }
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            self.eof |= !buf.is_empty();
+            return Ok(0);
+        }
+        let read = &buf[..n];
+        for (at, &b) in (self.offset..).zip(read) {
+            if b != b'\n' && b != b'\r' {
+                continue;
+            }
+            self.newlines += u64::from(b == b'\n');
+            match self.runs.back_mut() {
+                Some(run) if run.end == at => {
+                    run.end = at + 1;
+                    run.newlines = self.newlines;
+                }
+                _ => self.runs.push_back(BreakRun {
+                    start: at,
+                    end: at + 1,
+                    newlines: self.newlines,
+                }),
+            }
+        }
+        self.offset += n as u64;
+        if let Some(&b) = read.iter().rev().find(|b| !matches!(b, b'\n' | b'\r')) {
+            self.last = Some(b);
+        }
+        Ok(n)
+    }
+}
+
+/// A `csv` reader over an [`Input`].
+pub(crate) type RawReader<R> = ::csv::Reader<Input<R>>;
+
+/// A reader of raw records: no header handling (the caller reads the header
+/// with [`read_header`]) and no field-count check (done by [`next_row`], with
+/// a better message).
+pub(crate) fn raw_reader<R: Read>(reader: R, delimiter: u8) -> RawReader<R> {
+    ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(Input::new(reader))
+}
+
+/// Reads the header row; [`Error::Empty`] when the input has none.
+pub(crate) fn read_header<R: Read>(csv: &mut RawReader<R>, source_name: &str) -> Result<::csv::ByteRecord> {
+    let mut header = ::csv::ByteRecord::new();
+    let got_header = csv
+        .read_byte_record(&mut header)
+        .map_err(|e| csv_error(source_name, &e, None))?;
+    if !got_header {
+        return Err(Error::Empty(format!("{source_name} (no header row)")));
+    }
+    Ok(header)
+}
+
+/// The column name in header cell `col` (0-based): UTF-8, without a byte
+/// order mark or surrounding white space.
+pub(crate) fn header_name<'a>(raw: &'a [u8], col: usize, source_name: &str) -> Result<&'a str> {
+    let name = std::str::from_utf8(raw).map_err(|_| Error::Csv {
+        source_name: source_name.to_owned(),
+        line: 1,
+        column: Some(format!("#{}", col + 1)),
+        message: "header is not valid UTF-8".to_owned(),
+    })?;
+    Ok(name.trim_start_matches('\u{feff}').trim())
+}
+
+/// Reads the next data row into `record`, skipping blank lines; returns its
+/// 1-based line, or `None` at the end. A row whose field count differs from
+/// the header's is an error, and so is a quoted field left open.
+pub(crate) fn next_row<R: Read>(
+    csv: &mut RawReader<R>,
+    record: &mut ::csv::ByteRecord,
+    header_len: usize,
+    source_name: &str,
+) -> Result<Option<u64>> {
+    loop {
+        let more = csv
+            .read_byte_record(record)
+            .map_err(|e| csv_error(source_name, &e, None))?;
+        if !more {
+            return Ok(None);
+        }
+        let line = record.position().map_or(0, |p| csv.get_mut().line_of(p));
+        if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) && header_len > 1 {
+            continue; // a blank line
+        }
+        if record.len() != header_len {
+            // A quoted field that swallowed line breaks is the usual sign of
+            // an unbalanced quote.
+            let hint = if record.iter().any(|f| f.contains(&b'\n')) {
+                " (a field spans several lines: is a quote unbalanced?)"
+            } else {
+                ""
+            };
+            return Err(Error::Csv {
+                source_name: source_name.to_owned(),
+                line,
+                column: None,
+                message: format!(
+                    "expected {header_len} fields as in the header, found {}{hint}",
+                    record.len()
+                ),
+            });
+        }
+        // A field with a line break was quoted; when it ends the input, the
+        // input must end with its closing quote.
+        let input = csv.get_ref();
+        if input.eof
+            && input.last != Some(b'"')
+            && record.iter().next_back().is_some_and(|f| f.iter().any(|b| matches!(b, b'\n' | b'\r')))
+        {
+            return Err(Error::Csv {
+                source_name: source_name.to_owned(),
+                line,
+                column: None,
+                message: "a quoted field in the last column is never closed (unbalanced quote): \
+                          it runs to the end of the input"
+                    .to_owned(),
+            });
+        }
+        return Ok(Some(line));
+    }
+}
+
+/// A data cell as text, trimmed when `trim` is set.
+pub(crate) fn cell_text<'a>(raw: &'a [u8], trim: bool, source_name: &str, line: u64, column: &str) -> Result<&'a str> {
+    let text = std::str::from_utf8(raw).map_err(|e| Error::Csv {
+        source_name: source_name.to_owned(),
+        line,
+        column: Some(column.to_owned()),
+        message: format!("invalid UTF-8 at byte {} of the cell", e.valid_up_to()),
+    })?;
+    Ok(if trim { text.trim() } else { text })
 }
 
 pub(crate) fn csv_error(source_name: &str, e: &::csv::Error, column: Option<String>) -> Error {

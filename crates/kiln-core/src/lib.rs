@@ -31,7 +31,7 @@
 //! # Formats
 //!
 //! Schemas are JSON documents tagged `"format": "kiln.schema/v1"`; see
-//! [`format`] for how versions are read.
+//! [`format`](mod@format) for how versions are read.
 
 pub mod batch;
 pub mod compat;
@@ -49,11 +49,11 @@ pub mod value;
 pub mod arrow;
 
 pub use batch::{Batch, Bitmap, Column, ColumnBuilder, ColumnData, StringColumn};
-// COMPAT_EXPORTS
+pub use compat::{Change, ChangeKind, CompatReport, Compatibility};
 pub use csv::{CsvBatches, CsvReader, DEFAULT_NULL_TOKENS};
 pub use digest::{Digest, Hasher};
 pub use error::{Error, Result};
 pub use ids::{ModelName, Version};
-// INFER_EXPORTS
+pub use infer::InferOptions;
 pub use schema::{DType, Feature, Role, SCHEMA_FORMAT, Schema};
 pub use value::{Record, Value, ValueRef};
