@@ -12,7 +12,7 @@
 //! | feature added, nullable | compatible |
 //! | feature added, required | breaking (old data lacks it) |
 //! | feature removed | breaking (the model loses an input) |
-//! | feature renamed (one removed + one added of the same dtype) | breaking |
+//! | feature renamed (one removed + one added with an identical definition but the name) | breaking |
 //! | dtype changed | breaking |
 //! | range widened (a bound moved outward or removed) | compatible |
 //! | range narrowed (a bound moved inward or added) | breaking |
@@ -99,8 +99,10 @@ pub enum ChangeKind {
         /// Its dtype.
         dtype: DType,
     },
-    /// Exactly one feature was removed and one of the same dtype added: most
-    /// likely a rename. Breaking, as data under the old name no longer fits.
+    /// Exactly one feature was removed and one added whose definition is the
+    /// same but for its name (and description): most likely a rename. Any
+    /// other difference (dtype, role, nullability, range, categories) is
+    /// reported as a removal plus an addition, so a removal is never hidden. Breaking, as data under the old name no longer fits.
     Renamed {
         /// The old name.
         from: String,
@@ -380,6 +382,16 @@ impl fmt::Display for CompatReport {
     }
 }
 
+/// Whether two features differ only in name and description.
+fn same_but_name(a: &Feature, b: &Feature) -> bool {
+    a.dtype == b.dtype
+        && a.role == b.role
+        && a.nullable == b.nullable
+        && a.min == b.min
+        && a.max == b.max
+        && a.categories == b.categories
+}
+
 impl Schema {
     /// Compares `self` (the old schema, e.g. the one a model was trained on)
     /// with `new`; see the [`compat`](crate::compat) module for the rules.
@@ -399,7 +411,7 @@ impl Schema {
             .filter(|f| self.feature(&f.name).is_none())
             .collect();
         match (removed.as_slice(), added.as_slice()) {
-            ([from], [to]) if from.dtype == to.dtype => changes.push(Change::new(
+            ([from], [to]) if same_but_name(from, to) => changes.push(Change::new(
                 &to.name,
                 ChangeKind::Renamed {
                     from: from.name.clone(),

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 /// Everything that can go wrong in `kiln-core`.
 ///
 /// Messages name the thing at fault (feature, file, line, column) so that a
-/// user can act on them without reading Kiln's source.
+/// user can act on them without reading Kiln's source. Where an error wraps
+/// another (I/O, JSON), the inner error is its
+/// [`source`](std::error::Error::source) and not repeated in the message:
+/// print the whole chain (e.g. `anyhow`'s `{:#}`) to see both.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -23,7 +26,7 @@ pub enum Error {
     #[error("invalid digest {0:?}: expected 64 hex characters, optionally prefixed with \"sha256:\"")]
     InvalidDigest(String),
     /// A JSON document could not be parsed.
-    #[error("{what}: invalid JSON: {source}")]
+    #[error("{what}: invalid JSON")]
     Json {
         /// Which document (`"schema"`, ...).
         what: &'static str,
@@ -76,7 +79,7 @@ pub enum Error {
     #[error("{0}: no data rows")]
     Empty(String),
     /// Reading a file failed.
-    #[error("cannot read {path}: {source}", path = path.display())]
+    #[error("cannot read {path}", path = path.display())]
     Io {
         /// The file.
         path: PathBuf,

@@ -212,7 +212,7 @@ fn added_removed_renamed() {
     );
     assert!(removed.is_breaking());
 
-    // One removed and one added of the same dtype: a rename.
+    // One removed and one added, identical but for the name: a rename.
     let renamed = schema(vec![a.clone(), b.clone()])
         .compare(&schema(vec![a.clone(), Feature::new("b2", DType::Float64)]));
     assert_eq!(renamed.changes().len(), 1);
@@ -226,10 +226,14 @@ fn added_removed_renamed() {
     assert_eq!(renamed.changes()[0].feature, "b2");
     assert!(renamed.is_breaking());
 
-    // Different dtypes, or more than one on a side: no rename guessed.
+    // Different dtypes or definitions, or more than one on a side: no rename guessed.
     let retyped = schema(vec![a.clone(), b.clone()])
         .compare(&schema(vec![a.clone(), Feature::new("b2", DType::Bool)]));
     assert_eq!(retyped.changes().len(), 2);
+    let redefined = schema(vec![a.clone(), b.clone().with_range(Some(0.0), Some(1.0))])
+        .compare(&schema(vec![a.clone(), Feature::new("b2", DType::Float64).with_nullable(true)]));
+    assert_eq!(redefined.changes().len(), 2, "{redefined}");
+    assert!(redefined.changes().iter().any(|c| matches!(c.kind, ChangeKind::Removed { .. })));
     let two = schema(vec![a.clone(), b.clone()]).compare(&schema(vec![
         Feature::new("a2", DType::Int64),
         Feature::new("b2", DType::Float64),
