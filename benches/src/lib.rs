@@ -29,8 +29,12 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | (none) | - | - |
+//!
+//! The training benches use a dense matrix instead: [`train_data`].
 
 use std::io::{self, Write};
+
+pub mod train_data;
 
 use kiln::transform::{HandleUnknown, OneHotEncoder, Pipeline, Step, Transform};
 use kiln::{Batch, Column, ColumnData, DType, Feature, Record, Schema, StringColumn};

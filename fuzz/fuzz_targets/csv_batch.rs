@@ -16,10 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(schema) = Schema::infer_csv_bytes(data, "fuzz.csv", &options) else {
         return;
     };
-    let batch = match options
-        .csv_reader(schema.clone())
-        .read_bytes(data, "fuzz.csv")
-    {
+    let batch = match options.csv_reader(schema.clone()).read_bytes(data, "fuzz.csv") {
         Ok(batch) => batch,
         Err(e) => panic!("an inferred schema does not read its own data: {e}\n{schema:?}"),
     };

@@ -31,9 +31,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use kiln::transform::{
-    BinEncode, Category, Error as TransformError, FittedPipeline, FittedTransform, HandleUnknown,
-    ImputeStrategy, Imputer, MinFrequency, OneHotEncoder, OrdinalEncoder, Pipeline, QuantileBins,
-    QuantileMethod, StandardScaler, Step, Transform,
+    BinEncode, Category, Error as TransformError, FittedPipeline, FittedTransform, HandleUnknown, ImputeStrategy,
+    Imputer, MinFrequency, OneHotEncoder, OrdinalEncoder, Pipeline, QuantileBins, QuantileMethod, StandardScaler, Step,
+    Transform,
 };
 use kiln::{Batch, CsvReader, DType, Digest, Feature, Record, Schema, Value};
 use serde_json::Value as Json;
@@ -95,8 +95,7 @@ struct Golden {
 impl Golden {
     fn load(name: &str) -> Self {
         let path = repo().join(GOLDEN_DIR).join(format!("{name}.json"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let doc: Json = serde_json::from_str(&text).unwrap();
         assert_eq!(doc["format"], "kiln.golden.transform/v1", "{name}: format");
         assert_eq!(doc["case"], name, "{name}: case");
@@ -363,11 +362,7 @@ impl Check<'_> {
             "{}: output order {names:?} vs {want:?}",
             g.name
         );
-        let extras: Vec<usize> = self
-            .extra_zero_outputs
-            .iter()
-            .map(|n| index_of(n))
-            .collect();
+        let extras: Vec<usize> = self.extra_zero_outputs.iter().map(|n| index_of(n)).collect();
         assert_eq!(
             names.len(),
             cols.len() + extras.len(),
@@ -384,12 +379,7 @@ impl Check<'_> {
     }
 
     /// The golden's rows, minus those Kiln refuses (checked to be refused).
-    fn rows_to_compare(
-        &self,
-        fitted: &FittedPipeline,
-        expected: &[Vec<f64>],
-        rows: &[usize],
-    ) -> Rows {
+    fn rows_to_compare(&self, fitted: &FittedPipeline, expected: &[Vec<f64>], rows: &[usize]) -> Rows {
         let g = self.golden;
         let data = g.data();
         let has_nan = |e: &[f64]| e.iter().any(|x| x.is_nan());
@@ -399,22 +389,13 @@ impl Check<'_> {
         };
         match self.nan {
             Nan::Never => {
-                assert!(
-                    !expected.iter().any(|e| has_nan(e)),
-                    "{}: unexpected NaN",
-                    g.name
-                );
+                assert!(!expected.iter().any(|e| has_nan(e)), "{}: unexpected NaN", g.name);
                 all()
             }
             Nan::Code(_) => all(),
             Nan::Refused => {
-                let refused: Vec<usize> =
-                    (0..rows.len()).filter(|&i| has_nan(&expected[i])).collect();
-                assert!(
-                    !refused.is_empty(),
-                    "{}: the golden has no NaN output",
-                    g.name
-                );
+                let refused: Vec<usize> = (0..rows.len()).filter(|&i| has_nan(&expected[i])).collect();
+                assert!(!refused.is_empty(), "{}: the golden has no NaN output", g.name);
                 match fitted.transform_batch_f64(&data.batch) {
                     Err(TransformError::MissingValue { row, .. }) => {
                         assert_eq!(row, Some(rows[refused[0]]), "{}: first refused row", g.name);
@@ -431,8 +412,7 @@ impl Check<'_> {
                     );
                 }
                 let kept: Vec<usize> = (0..rows.len()).filter(|i| !refused.contains(i)).collect();
-                let records: Vec<Record> =
-                    kept.iter().map(|&i| data.batch.record(rows[i])).collect();
+                let records: Vec<Record> = kept.iter().map(|&i| data.batch.record(rows[i])).collect();
                 Rows {
                     batch: Batch::from_records(data.batch.schema().clone(), &records).unwrap(),
                     pairs: kept.into_iter().enumerate().map(|(b, i)| (i, b)).collect(),
@@ -491,26 +471,14 @@ impl Check<'_> {
             }
             for &c in &out.extras {
                 let name = &out.names[c];
-                assert_eq!(
-                    row64[c], 0.0,
-                    "{}: row {}: extra output {name:?}",
-                    g.name, rows[i]
-                );
+                assert_eq!(row64[c], 0.0, "{}: row {}: extra output {name:?}", g.name, rows[i]);
             }
             // The record path runs the same kernel: identical bits.
             let record = cmp.batch.record(b);
             fitted.transform_record_into(&record, &mut buf).unwrap();
-            assert!(
-                same_bits(&buf, row64),
-                "{}: record path, row {}",
-                g.name,
-                rows[i]
-            );
+            assert!(same_bits(&buf, row64), "{}: record path, row {}", g.name, rows[i]);
             let r32 = fitted.transform_record(&record).unwrap();
-            let same32 = r32
-                .iter()
-                .zip(row32)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
+            let same32 = r32.iter().zip(row32).all(|(a, b)| a.to_bits() == b.to_bits());
             assert!(same32, "{}: f32 record path, row {}", g.name, rows[i]);
         }
         eprintln!(
@@ -590,9 +558,7 @@ fn transform_at(fitted: &FittedPipeline, s: usize, t: usize) -> &FittedTransform
 }
 
 fn value_f64(v: &Value) -> f64 {
-    v.as_ref()
-        .as_f64()
-        .unwrap_or_else(|| panic!("not numeric: {v:?}"))
+    v.as_ref().as_f64().unwrap_or_else(|| panic!("not numeric: {v:?}"))
 }
 
 // ---------------------------------------------------------------- name maps
@@ -697,13 +663,7 @@ fn imputer_params(g: &Golden, f: &FittedPipeline) {
 
 /// Kiln keeps the frequent and the infrequent categories apart; sklearn's
 /// `categories_` holds both.
-fn one_hot_params_of(
-    g: &Golden,
-    t: &FittedTransform,
-    col: usize,
-    cats: &Json,
-    infrequent: Option<&Json>,
-) {
+fn one_hot_params_of(g: &Golden, t: &FittedTransform, col: usize, cats: &Json, infrequent: Option<&Json>) {
     let FittedTransform::OneHot {
         categories: kc,
         infrequent: ki,
@@ -713,27 +673,14 @@ fn one_hot_params_of(
         panic!("{}: not a one-hot encoder", g.name)
     };
     let inf = infrequent.map_or_else(Vec::new, categories);
-    let freq: Vec<Category> = categories(cats)
-        .into_iter()
-        .filter(|c| !inf.contains(c))
-        .collect();
+    let freq: Vec<Category> = categories(cats).into_iter().filter(|c| !inf.contains(c)).collect();
     assert_eq!(kc[col], freq, "{}: categories of column {col}", g.name);
-    assert_eq!(
-        ki[col], inf,
-        "{}: infrequent categories of column {col}",
-        g.name
-    );
+    assert_eq!(ki[col], inf, "{}: infrequent categories of column {col}", g.name);
 }
 
 /// One step with all the columns.
 fn one_hot_params(g: &Golden, f: &FittedPipeline) {
-    for (j, cats) in g
-        .fitted("categories_")
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    for (j, cats) in g.fitted("categories_").as_array().unwrap().iter().enumerate() {
         let inf = g.doc["fitted"].get("infrequent_categories_").map(|v| &v[j]);
         one_hot_params_of(g, transform_at(f, 0, 0), j, cats, inf);
     }
@@ -741,13 +688,7 @@ fn one_hot_params(g: &Golden, f: &FittedPipeline) {
 
 /// One step per column.
 fn one_hot_params_per_step(g: &Golden, f: &FittedPipeline) {
-    for (j, cats) in g
-        .fitted("categories_")
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    for (j, cats) in g.fitted("categories_").as_array().unwrap().iter().enumerate() {
         let inf = &g.fitted("infrequent_categories_")[j];
         one_hot_params_of(g, transform_at(f, j, 0), 0, cats, Some(inf));
     }
@@ -757,18 +698,9 @@ fn ordinal_params(g: &Golden, f: &FittedPipeline) {
     let FittedTransform::Ordinal { categories: kc, .. } = transform_at(f, 0, 0) else {
         panic!("{}: not an ordinal encoder", g.name)
     };
-    for (j, cats) in g
-        .fitted("categories_")
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
+    for (j, cats) in g.fitted("categories_").as_array().unwrap().iter().enumerate() {
         // Kiln's missing value is not a category (see `penguins_ordinal_encoder`).
-        let want: Vec<Category> = categories(cats)
-            .into_iter()
-            .filter(|c| *c != Category::Null)
-            .collect();
+        let want: Vec<Category> = categories(cats).into_iter().filter(|c| *c != Category::Null).collect();
         assert_eq!(kc[j], want, "{}: categories of column {j}", g.name);
     }
 }
@@ -832,10 +764,7 @@ fn goldens_record_versions_and_kbins_default() {
             "{name}"
         );
     }
-    assert_eq!(
-        QuantileMethod::default(),
-        QuantileMethod::AveragedInvertedCdf
-    );
+    assert_eq!(QuantileMethod::default(), QuantileMethod::AveragedInvertedCdf);
 }
 
 // ---------------------------------------------------------------- scalers
@@ -1013,11 +942,7 @@ fn penguins_imputer_median() {
 
 #[test]
 fn penguins_imputer_most_frequent() {
-    imputer_check(
-        "penguins_imputer_most_frequent",
-        ImputeStrategy::MostFrequent,
-        true,
-    );
+    imputer_check("penguins_imputer_most_frequent", ImputeStrategy::MostFrequent, true);
 }
 
 #[test]
@@ -1032,11 +957,7 @@ fn penguins_imputer_constant() {
 
 #[test]
 fn penguins_imputer_mean_no_indicator() {
-    imputer_check(
-        "penguins_imputer_mean_no_indicator",
-        ImputeStrategy::Mean,
-        false,
-    );
+    imputer_check("penguins_imputer_mean_no_indicator", ImputeStrategy::Mean, false);
 }
 
 // ---------------------------------------------------------------- one-hot
@@ -1049,10 +970,7 @@ fn penguins_imputer_mean_no_indicator() {
 fn penguins_one_hot_ignore() {
     let g = Golden::load("penguins_one_hot_ignore");
     Check {
-        pipeline: one_step(
-            &g,
-            OneHotEncoder::new().with_handle_unknown(HandleUnknown::Ignore),
-        ),
+        pipeline: one_step(&g, OneHotEncoder::new().with_handle_unknown(HandleUnknown::Ignore)),
         golden: &g,
         rename: &one_hot_name,
         extra_zero_outputs: vec![],
@@ -1066,10 +984,7 @@ fn penguins_one_hot_ignore() {
 fn diamonds_one_hot_ignore() {
     let g = Golden::load("diamonds_one_hot_ignore");
     Check {
-        pipeline: one_step(
-            &g,
-            OneHotEncoder::new().with_handle_unknown(HandleUnknown::Ignore),
-        ),
+        pipeline: one_step(&g, OneHotEncoder::new().with_handle_unknown(HandleUnknown::Ignore)),
         golden: &g,
         rename: &one_hot_name,
         extra_zero_outputs: vec![],
@@ -1088,20 +1003,17 @@ fn diamonds_one_hot_ignore() {
 /// step per column.
 fn one_hot_infrequent_pipeline(g: &Golden) -> Pipeline {
     let inf = g.fitted("infrequent_categories_").as_array().unwrap();
-    g.columns()
-        .iter()
-        .zip(inf)
-        .fold(Pipeline::new(), |p, (col, inf)| {
-            let policy = if inf.is_null() {
-                HandleUnknown::Ignore
-            } else {
-                HandleUnknown::Other
-            };
-            let encoder = OneHotEncoder::new()
-                .with_handle_unknown(policy)
-                .with_min_frequency(min_frequency(g));
-            p.with_step(Step::new([col.as_str()]).then(encoder))
-        })
+    g.columns().iter().zip(inf).fold(Pipeline::new(), |p, (col, inf)| {
+        let policy = if inf.is_null() {
+            HandleUnknown::Ignore
+        } else {
+            HandleUnknown::Other
+        };
+        let encoder = OneHotEncoder::new()
+            .with_handle_unknown(policy)
+            .with_min_frequency(min_frequency(g));
+        p.with_step(Step::new([col.as_str()]).then(encoder))
+    })
 }
 
 #[test]
@@ -1194,14 +1106,8 @@ fn penguins_ordinal_encoder() {
 #[test]
 fn penguins_ordinal_encoder_without_code_refuses_missing() {
     let g = Golden::load("penguins_ordinal_encoder");
-    let fitted = one_step(&g, Transform::ordinal())
-        .fit(&g.data().batch)
-        .unwrap();
-    let first_na = g
-        .expected()
-        .iter()
-        .position(|r| r.iter().any(|x| x.is_nan()))
-        .unwrap();
+    let fitted = one_step(&g, Transform::ordinal()).fit(&g.data().batch).unwrap();
+    let first_na = g.expected().iter().position(|r| r.iter().any(|x| x.is_nan())).unwrap();
     match fitted.transform_batch_f64(&g.data().batch) {
         Err(TransformError::MissingValue { row, .. }) => assert_eq!(row, Some(first_na)),
         other => panic!("expected a missing-value error, got {other:?}"),
@@ -1238,20 +1144,14 @@ fn kbins_check(name: &str) {
         other => panic!("{name}: quantile_method {other}"),
     };
     let n_bins = usize::try_from(g.param("n_bins").as_u64().unwrap()).unwrap();
-    let (encode, rename): (BinEncode, &dyn Fn(&str) -> String) =
-        match g.param("encode").as_str().unwrap() {
-            "ordinal" => (BinEncode::Ordinal, &bin),
-            "onehot-dense" => (BinEncode::OneHot, &bin_onehot),
-            other => panic!("{name}: encode {other}"),
-        };
+    let (encode, rename): (BinEncode, &dyn Fn(&str) -> String) = match g.param("encode").as_str().unwrap() {
+        "ordinal" => (BinEncode::Ordinal, &bin),
+        "onehot-dense" => (BinEncode::OneHot, &bin_onehot),
+        other => panic!("{name}: encode {other}"),
+    };
     assert_eq!(g.param("strategy"), "quantile");
     Check {
-        pipeline: one_step(
-            &g,
-            QuantileBins::new(n_bins)
-                .with_encode(encode)
-                .with_method(method),
-        ),
+        pipeline: one_step(&g, QuantileBins::new(n_bins).with_encode(encode).with_method(method)),
         golden: &g,
         rename,
         extra_zero_outputs: vec![],

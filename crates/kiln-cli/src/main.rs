@@ -9,7 +9,10 @@
 //!
 //! Exit codes: 0 success; 1 the check failed (breaking schema change,
 //! rejected rows, or violations with `--strict`); 2 bad usage or input that
-//! cannot be read.
+//! cannot be read. For `kiln validate`, cells that do not parse as their
+//! type and missing columns are violations in the report (exit 0 or 1);
+//! only a malformed file (ragged rows, invalid UTF-8, an unbalanced quote)
+//! exits 2.
 
 // A command-line tool talks to its user on stdout and stderr.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -21,6 +24,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use kiln::validate::{Validator, ValidatorConfig};
 use kiln::{CsvReader, InferOptions, Role, Schema};
+
+mod runs;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +48,9 @@ enum Command {
     Schema(SchemaCommand),
     /// Validate a CSV file against a schema and print a per-feature report.
     Validate(ValidateArgs),
+    /// List and compare training runs (kiln.run/v1 records in a run store folder).
+    #[command(subcommand)]
+    Runs(runs::RunsCommand),
 }
 
 #[derive(Subcommand)]
@@ -97,8 +105,11 @@ struct ValidateArgs {
     schema: PathBuf,
     /// The CSV file to check.
     csv: PathBuf,
-    /// Serving policy: reject rows with any violation and unexpected columns
-    /// (default: training policy, flag and count).
+    /// Serving policy: check the features a request carries (the label
+    /// column is not required, and ignored when present) and reject rows
+    /// with any violation and every row when the file has columns the schema
+    /// does not declare (default: training policy, which flags and counts
+    /// violations and ignores undeclared columns).
     #[arg(long)]
     serving: bool,
     /// Exit 1 on any violation, not only on rejected rows.
@@ -160,6 +171,7 @@ fn run(command: Command) -> Result<bool> {
             Ok(!report.is_breaking())
         }
         Command::Validate(args) => validate(&args),
+        Command::Runs(command) => runs::run(command),
     }
 }
 
@@ -181,8 +193,7 @@ fn infer(args: &InferArgs) -> Result<bool> {
     let json = schema.to_json();
     match &args.output {
         Some(path) => {
-            std::fs::write(path, format!("{json}\n"))
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(path, format!("{json}\n")).with_context(|| format!("cannot write {}", path.display()))?;
             eprint!("{}", schema_table(&schema));
             eprintln!(
                 "wrote {} ({} features, {})",
@@ -198,18 +209,21 @@ fn infer(args: &InferArgs) -> Result<bool> {
 
 fn validate(args: &ValidateArgs) -> Result<bool> {
     let schema = read_schema(&args.schema)?;
-    let config = if args.serving {
-        ValidatorConfig::serving()
+    let (checked, config) = if args.serving {
+        (schema.without_roles(&[Role::Label]), ValidatorConfig::serving())
     } else {
-        ValidatorConfig::training()
+        (schema.clone(), ValidatorConfig::training())
     };
-    let validator = Validator::new(schema.clone(), config)?;
+    let validator = Validator::new(checked, config)?;
+    // The reader declares the whole schema, so that a label column in
+    // serving data is known (read, not checked) rather than unexpected.
     let reader = CsvReader::new(schema).with_delimiter(delimiter(args.delimiter)?);
     let report = validator.validate_csv_path(&reader, &args.csv)?;
     if args.json {
         println!("{}", report.to_json());
     } else {
-        println!("{}: {}", args.csv.display(), report);
+        // The report's text ends with a line break.
+        print!("{}: {report}", args.csv.display());
     }
     let failed = report.rejected_rows() > 0 || (args.strict && !report.is_clean());
     Ok(!failed)
@@ -239,17 +253,7 @@ fn parse_role(s: &str) -> Result<Role> {
 
 /// A plain-text table of a schema's features.
 fn schema_table(schema: &Schema) -> String {
-    let mut rows = vec![
-        [
-            "feature",
-            "dtype",
-            "role",
-            "nullable",
-            "range",
-            "categories",
-        ]
-        .map(str::to_owned),
-    ];
+    let mut rows = vec![["feature", "dtype", "role", "nullable", "range", "categories"].map(str::to_owned)];
     for f in schema.features() {
         let range = match (f.min, f.max) {
             (None, None) => "-".to_owned(),
@@ -285,11 +289,7 @@ fn schema_table(schema: &Schema) -> String {
         .collect();
     let mut out = String::new();
     for r in &rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let line: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }

@@ -52,10 +52,7 @@ fn infer_then_validate_penguins() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     assert!(stdout.contains("344 rows, 0 with violations"), "{stdout}");
-    assert!(
-        stdout.contains("sex") && stdout.contains("11 (3.2%)"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("sex") && stdout.contains("11 (3.2%)"), "{stdout}");
 }
 
 #[test]
@@ -104,20 +101,10 @@ fn schema_check_gates_breaking_changes() {
     features.retain(|f| f["name"] != "year");
     let new = dir.path().join("new.json");
     std::fs::write(&new, doc.to_string()).unwrap();
-    let o = kiln(&[
-        "schema",
-        "check",
-        old.to_str().unwrap(),
-        new.to_str().unwrap(),
-    ]);
+    let o = kiln(&["schema", "check", old.to_str().unwrap(), new.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
     assert!(text(&o.stdout).contains("year"), "{}", text(&o.stdout));
-    let o = kiln(&[
-        "schema",
-        "check",
-        old.to_str().unwrap(),
-        old.to_str().unwrap(),
-    ]);
+    let o = kiln(&["schema", "check", old.to_str().unwrap(), old.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0));
 }
 
@@ -132,11 +119,7 @@ fn bad_input_is_a_clear_error_not_a_panic() {
     assert!(err.contains("line 3") && !err.contains("panicked"), "{err}");
 
     let not_json = dir.path().join("s.json");
-    std::fs::write(
-        &not_json,
-        "{\"format\": \"kiln.schema/v9\", \"features\": []}",
-    )
-    .unwrap();
+    std::fs::write(&not_json, "{\"format\": \"kiln.schema/v9\", \"features\": []}").unwrap();
     let o = kiln(&[
         "validate",
         "--schema",
@@ -144,17 +127,206 @@ fn bad_input_is_a_clear_error_not_a_panic() {
         ragged.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        text(&o.stderr).contains("kiln.schema/v9"),
-        "{}",
-        text(&o.stderr)
-    );
+    assert!(text(&o.stderr).contains("kiln.schema/v9"), "{}", text(&o.stderr));
 
-    let o = kiln(&[
-        "schema",
-        "infer",
-        dir.path().join("missing.csv").to_str().unwrap(),
-    ]);
+    let o = kiln(&["schema", "infer", dir.path().join("missing.csv").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("missing.csv"));
+}
+
+/// The penguins file with its columns changed by `edit` (header and rows
+/// alike), written to `dir/name`.
+fn edited_penguins(dir: &Path, name: &str, edit: impl Fn(usize, Vec<String>) -> Vec<String>) -> PathBuf {
+    let text = std::fs::read_to_string(penguins()).unwrap();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let cells = edit(i, line.split(',').map(str::to_owned).collect());
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+fn validate_json(schema: &Path, csv: &Path, flags: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let o = kiln(
+        &[
+            &[
+                "validate",
+                "--json",
+                "--schema",
+                schema.to_str().unwrap(),
+                csv.to_str().unwrap(),
+            ],
+            flags,
+        ]
+        .concat(),
+    );
+    assert!(o.status.code() != Some(2), "{}", text(&o.stderr));
+    (o.status.code(), serde_json::from_slice(&o.stdout).unwrap())
+}
+
+fn feature<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap()
+}
+
+#[test]
+fn serving_data_needs_no_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = infer_schema(dir.path());
+    let unlabelled = edited_penguins(dir.path(), "serving.csv", |_, mut cells| {
+        cells.remove(0); // species
+        cells
+    });
+    let o = kiln(&[
+        "validate",
+        "--serving",
+        "--schema",
+        schema.to_str().unwrap(),
+        unlabelled.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("344 rows, 0 with violations"), "{stdout}");
+    assert!(!stdout.lines().any(|l| l.starts_with("species")), "{stdout}");
+    assert!(stdout.ends_with("\n") && !stdout.ends_with("\n\n"), "{stdout:?}");
+
+    // A label column in serving data is ignored, not unexpected.
+    let (code, report) = validate_json(&schema, &penguins(), &["--serving"]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(report["unexpected"], serde_json::json!({}));
+    // Training data needs its label.
+    let (code, report) = validate_json(&schema, &unlabelled, &[]);
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!(feature(&report, "species")["violations"]["missing"], 344);
+    assert_eq!(report["rows_with_violations"], 344);
+}
+
+#[test]
+fn unexpected_columns_are_rejected_when_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = infer_schema(dir.path());
+    let extra = edited_penguins(dir.path(), "extra.csv", |i, mut cells| {
+        cells.push(if i == 0 { "tag".to_owned() } else { format!("t{i}") });
+        cells
+    });
+    let (code, report) = validate_json(&schema, &extra, &["--serving"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["unexpected"], serde_json::json!({"tag": 344}));
+    assert_eq!(report["rejected_rows"], 344);
+    let o = kiln(&[
+        "validate",
+        "--serving",
+        "--schema",
+        schema.to_str().unwrap(),
+        extra.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&o.stdout).contains("unexpected feature \"tag\": 344 rows"),
+        "{}",
+        text(&o.stdout)
+    );
+    // The training policy ignores undeclared columns, even with --strict.
+    for flags in [&[][..], &["--strict"][..]] {
+        let (code, report) = validate_json(&schema, &extra, flags);
+        assert_eq!(code, Some(0), "{report}");
+        assert_eq!(report["unexpected"], serde_json::json!({}));
+        assert_eq!(report["rows_with_violations"], 0);
+    }
+}
+
+#[test]
+fn bad_cells_are_wrong_type_violations_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = infer_schema(dir.path());
+    let header: Vec<String> = std::fs::read_to_string(penguins())
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let mass = header.iter().position(|h| h == "body_mass_g").unwrap();
+    // Data row 5 (line 7) holds "abc" for the body mass.
+    let bad = edited_penguins(dir.path(), "bad_cell.csv", |i, mut cells| {
+        if i == 6 {
+            cells[mass] = "abc".to_owned();
+        }
+        cells
+    });
+    let args = ["validate", "--schema", schema.to_str().unwrap(), bad.to_str().unwrap()];
+    let o = kiln(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("body_mass_g")).unwrap();
+    assert!(
+        line.contains("1 wrong type") && line.trim_end().ends_with(" 5"),
+        "{stdout}"
+    );
+    for flag in ["--strict", "--serving"] {
+        let o = kiln(&[&args[..], &[flag]].concat());
+        assert_eq!(o.status.code(), Some(1), "{flag}: {}", text(&o.stderr));
+        let stdout = text(&o.stdout);
+        let line = stdout.lines().find(|l| l.starts_with("body_mass_g")).unwrap();
+        assert!(
+            line.contains("1 wrong type") && line.trim_end().ends_with(" 5"),
+            "{flag}: {stdout}"
+        );
+    }
+    let (_, report) = validate_json(&schema, &bad, &["--serving"]);
+    let f = feature(&report, "body_mass_g");
+    assert_eq!(f["violations"], serde_json::json!({"wrong_type": 1}));
+    assert_eq!(f["offending_rows"], serde_json::json!([5]));
+    // The bad cell is a wrong type, not one more null (the file has 2 NAs).
+    assert_eq!(f["nulls"], 2);
+    assert_eq!(report["rejected_rows"], 1);
+}
+
+#[test]
+fn missing_columns_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = infer_schema(dir.path());
+    let island = 1;
+    let no_island = edited_penguins(dir.path(), "no_island.csv", |_, mut cells| {
+        cells.remove(island);
+        cells
+    });
+    let o = kiln(&[
+        "validate",
+        "--schema",
+        schema.to_str().unwrap(),
+        no_island.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    let line = stdout.lines().find(|l| l.starts_with("island")).unwrap();
+    assert!(line.contains("344 missing"), "{stdout}");
+    let (code, report) = validate_json(&schema, &no_island, &["--strict"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        feature(&report, "island")["violations"],
+        serde_json::json!({"missing": 344})
+    );
+    let (code, report) = validate_json(&schema, &no_island, &["--serving"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(report["rejected_rows"], 344);
+
+    // A malformed file is still an error naming the line.
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "species,island\nAdelie\n").unwrap();
+    let o = kiln(&[
+        "validate",
+        "--schema",
+        schema.to_str().unwrap(),
+        ragged.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("line 2"), "{}", text(&o.stderr));
 }

@@ -39,17 +39,15 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    ArrowPrimitiveType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    ArrowPrimitiveType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type,
+    UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, GenericStringArray, Int64Array,
-    LargeStringArray, OffsetSizeTrait, RecordBatch, RecordBatchOptions, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Float32Array, Float64Array, GenericStringArray, Int64Array, LargeStringArray,
+    OffsetSizeTrait, RecordBatch, RecordBatchOptions, TimestampMicrosecondArray,
 };
-use arrow_buffer::{
-    ArrowNativeType, BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer,
-};
+use arrow_buffer::{ArrowNativeType, BooleanBuffer, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{ArrowError, DataType, Field, Schema as ArrowSchema, TimeUnit};
 
 use crate::batch::{Batch, Bitmap, Column, ColumnBuilder, ColumnData, StringColumn};
@@ -88,13 +86,9 @@ pub fn accepts(dtype: DType, data_type: &DataType) -> bool {
     let text = |t: &DataType| matches!(t, A::Utf8 | A::LargeUtf8 | A::Utf8View);
     match (dtype, data_type) {
         (_, A::Null) => true,
-        (DType::Float32, A::Float32)
-        | (DType::Float64, A::Float64 | A::Float32)
-        | (DType::Bool, A::Boolean) => true,
+        (DType::Float32, A::Float32) | (DType::Float64, A::Float64 | A::Float32) | (DType::Bool, A::Boolean) => true,
         (DType::Int64, t) => t.is_integer(),
-        (DType::Categorical | DType::String, A::Dictionary(key, value)) => {
-            key.is_dictionary_key_type() && text(value)
-        }
+        (DType::Categorical | DType::String, A::Dictionary(key, value)) => key.is_dictionary_key_type() && text(value),
         (DType::Categorical | DType::String, t) => text(t),
         (DType::Timestamp, A::Timestamp(..)) => true,
         _ => false,
@@ -122,11 +116,8 @@ fn feature_from_field(field: &Field) -> Result<Feature> {
     let name = field.name();
     let feature = match field.metadata().get(FEATURE_METADATA_KEY) {
         Some(json) => {
-            let mut f: Feature = serde_json::from_str(json).map_err(|e| {
-                Error::Arrow(format!(
-                    "column {name:?}: invalid {FEATURE_METADATA_KEY} metadata: {e}"
-                ))
-            })?;
+            let mut f: Feature = serde_json::from_str(json)
+                .map_err(|e| Error::Arrow(format!("column {name:?}: invalid {FEATURE_METADATA_KEY} metadata: {e}")))?;
             f.name.clone_from(name);
             f
         }
@@ -154,8 +145,7 @@ fn mismatch(feature: &Feature, data_type: &DataType) -> Error {
 }
 
 fn field_for(feature: &Feature, has_nulls: bool) -> Field {
-    let json = serde_json::to_string(feature)
-        .unwrap_or_else(|_| unreachable!("features always serialize"));
+    let json = serde_json::to_string(feature).unwrap_or_else(|_| unreachable!("features always serialize"));
     Field::new(
         feature.name.clone(),
         arrow_type(feature.dtype),
@@ -170,12 +160,7 @@ impl Schema {
     /// feature under [`FEATURE_METADATA_KEY`].
     #[must_use]
     pub fn to_arrow_schema(&self) -> ArrowSchema {
-        ArrowSchema::new(
-            self.features()
-                .iter()
-                .map(|f| field_for(f, false))
-                .collect::<Vec<_>>(),
-        )
+        ArrowSchema::new(self.features().iter().map(|f| field_for(f, false)).collect::<Vec<_>>())
     }
 
     /// A schema from an Arrow schema: each field's [`FEATURE_METADATA_KEY`]
@@ -353,9 +338,7 @@ fn column_to_arrow(feature: &Feature, column: Column) -> Result<ArrayRef> {
             let (offsets, bytes) = s.into_parts();
             // A string column's offsets start at 0 and never decrease.
             let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-            Arc::new(
-                LargeStringArray::try_new(offsets, Buffer::from_vec(bytes), nulls).map_err(err)?,
-            )
+            Arc::new(LargeStringArray::try_new(offsets, Buffer::from_vec(bytes), nulls).map_err(err)?)
         }
     })
 }
@@ -401,13 +384,7 @@ fn map_primitive<T: ArrowPrimitiveType, U: Default>(
         .values()
         .iter()
         .enumerate()
-        .map(|(i, &x)| {
-            if a.is_valid(i) {
-                f(i, x)
-            } else {
-                Ok(U::default())
-            }
-        })
+        .map(|(i, &x)| if a.is_valid(i) { f(i, x) } else { Ok(U::default()) })
         .collect::<Result<Vec<U>>>();
     Some(values.map(|v| (v, nulls)))
 }
@@ -483,18 +460,13 @@ fn text_from(feature: &Feature, array: ArrayRef) -> Result<(ColumnData, Option<N
         drop(array);
         return strings_from(name, owned).map(|(s, n)| (ColumnData::Utf8(s), n));
     }
-    tracing::trace!(
-        column = name,
-        "materializing a {} column",
-        array.data_type()
-    );
+    tracing::trace!(column = name, "materializing a {} column", array.data_type());
     let nulls = array.logical_nulls();
     let valid = |i: usize| nulls.as_ref().is_none_or(|n| n.is_valid(i));
     let mut out = StringColumn::new();
     if let Some(dict) = array.as_any_dictionary_opt() {
         let values = dict.values();
-        let get =
-            strings_of(values.as_ref()).ok_or_else(|| mismatch(feature, array.data_type()))?;
+        let get = strings_of(values.as_ref()).ok_or_else(|| mismatch(feature, array.data_type()))?;
         // `normalized_keys` needs a non-empty dictionary; an empty one can
         // only back null slots.
         let keys = if values.is_empty() {
@@ -503,11 +475,7 @@ fn text_from(feature: &Feature, array: ArrayRef) -> Result<(ColumnData, Option<N
             dict.normalized_keys()
         };
         for (i, k) in keys.into_iter().enumerate() {
-            out.push(if valid(i) && k < values.len() {
-                get(k)
-            } else {
-                ""
-            });
+            out.push(if valid(i) && k < values.len() { get(k) } else { "" });
         }
     } else {
         let get = strings_of(array.as_ref()).ok_or_else(|| mismatch(feature, array.data_type()))?;
@@ -528,27 +496,16 @@ pub(crate) fn column_from_arrow(feature: &Feature, array: ArrayRef) -> Result<Co
     if data_type == DataType::Null {
         return Ok(null_column(feature.dtype, array.len()));
     }
-    let out_of_range = |row: usize, what: &str| {
-        Error::Arrow(format!("column {name:?}: row {row}: {what} out of range"))
-    };
-    let micros = |factor: i64| {
-        move |row: usize, x: i64| {
-            x.checked_mul(factor)
-                .ok_or_else(|| out_of_range(row, "timestamp"))
-        }
-    };
+    let out_of_range =
+        |row: usize, what: &str| Error::Arrow(format!("column {name:?}: row {row}: {what} out of range"));
+    let micros =
+        |factor: i64| move |row: usize, x: i64| x.checked_mul(factor).ok_or_else(|| out_of_range(row, "timestamp"));
     let (data, nulls) = match (feature.dtype, &data_type) {
-        (DType::Float32, _) => {
-            take_primitive::<Float32Type>(name, array).map(|(v, n)| (ColumnData::Float32(v), n))
-        }
-        (DType::Float64, DataType::Float32) => {
-            map_primitive::<Float32Type, f64>(&array, |_, x| Ok(f64::from(x)))
-                .transpose()?
-                .map(|(v, n)| (ColumnData::Float64(v), n))
-        }
-        (DType::Float64, _) => {
-            take_primitive::<Float64Type>(name, array).map(|(v, n)| (ColumnData::Float64(v), n))
-        }
+        (DType::Float32, _) => take_primitive::<Float32Type>(name, array).map(|(v, n)| (ColumnData::Float32(v), n)),
+        (DType::Float64, DataType::Float32) => map_primitive::<Float32Type, f64>(&array, |_, x| Ok(f64::from(x)))
+            .transpose()?
+            .map(|(v, n)| (ColumnData::Float64(v), n)),
+        (DType::Float64, _) => take_primitive::<Float64Type>(name, array).map(|(v, n)| (ColumnData::Float64(v), n)),
         (DType::Int64, DataType::Int64) => {
             take_primitive::<Int64Type>(name, array).map(|(v, n)| (ColumnData::Int64(v), n))
         }
@@ -569,19 +526,11 @@ pub(crate) fn column_from_arrow(feature: &Feature, array: ArrayRef) -> Result<Co
         }
         (DType::Timestamp, DataType::Timestamp(unit, _)) => {
             let v = match unit {
-                TimeUnit::Microsecond => {
-                    take_primitive::<TimestampMicrosecondType>(name, array).map(Ok)
-                }
-                TimeUnit::Second => {
-                    map_primitive::<TimestampSecondType, i64>(&array, micros(1_000_000))
-                }
-                TimeUnit::Millisecond => {
-                    map_primitive::<TimestampMillisecondType, i64>(&array, micros(1_000))
-                }
+                TimeUnit::Microsecond => take_primitive::<TimestampMicrosecondType>(name, array).map(Ok),
+                TimeUnit::Second => map_primitive::<TimestampSecondType, i64>(&array, micros(1_000_000)),
+                TimeUnit::Millisecond => map_primitive::<TimestampMillisecondType, i64>(&array, micros(1_000)),
                 TimeUnit::Nanosecond => {
-                    map_primitive::<TimestampNanosecondType, i64>(&array, |_, x| {
-                        Ok(x.div_euclid(1_000))
-                    })
+                    map_primitive::<TimestampNanosecondType, i64>(&array, |_, x| Ok(x.div_euclid(1_000)))
                 }
             };
             v.transpose()?.map(|(v, n)| (ColumnData::Int64(v), n))
@@ -598,9 +547,7 @@ pub(crate) fn column_from_arrow(feature: &Feature, array: ArrayRef) -> Result<Co
         _ => None,
     }
     .ok_or_else(|| mismatch(feature, &data_type))?;
-    let validity = nulls
-        .map(|n| bitmap_from(name, n.into_inner()))
-        .transpose()?;
+    let validity = nulls.map(|n| bitmap_from(name, n.into_inner())).transpose()?;
     let data = match validity.as_ref() {
         Some(v) => clear_null_slots(name, data, v),
         None => data,
@@ -642,10 +589,7 @@ fn clear_null_slots(column: &str, data: ColumnData, validity: &Bitmap) -> Column
             ColumnData::Bool(Bitmap::from_bytes(bytes, len).unwrap_or_default())
         }
         ColumnData::Utf8(s) => {
-            if s.iter()
-                .enumerate()
-                .all(|(i, x)| validity.get(i) || x.is_empty())
-            {
+            if s.iter().enumerate().all(|(i, x)| validity.get(i) || x.is_empty()) {
                 ColumnData::Utf8(s)
             } else {
                 tracing::trace!(column, "copying strings to clear null slots");

@@ -129,14 +129,16 @@ impl FromIterator<bool> for Bitmap {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StringColumn {
     offsets: Vec<i64>,
-    data: Vec<u8>,
+    // A `String`, so that reading a value is a slice with two char-boundary
+    // checks instead of a UTF-8 validation of the value's bytes.
+    data: String,
 }
 
 impl Default for StringColumn {
     fn default() -> Self {
         Self {
             offsets: vec![0],
-            data: Vec::new(),
+            data: String::new(),
         }
     }
 }
@@ -161,12 +163,12 @@ impl StringColumn {
         if usize::try_from(*offsets.last().unwrap_or(&0)).ok() != Some(data.len()) {
             return bad("last offset is not the data length");
         }
-        let Ok(text) = std::str::from_utf8(&data) else {
+        let Ok(data) = String::from_utf8(data) else {
             return bad("data is not UTF-8");
         };
         if offsets
             .iter()
-            .any(|&o| usize::try_from(o).is_ok_and(|o| !text.is_char_boundary(o)))
+            .any(|&o| usize::try_from(o).is_ok_and(|o| !data.is_char_boundary(o)))
         {
             return bad("an offset splits a character");
         }
@@ -175,7 +177,7 @@ impl StringColumn {
 
     /// Appends a string.
     pub fn push(&mut self, s: &str) {
-        self.data.extend_from_slice(s.as_bytes());
+        self.data.push_str(s);
         self.offsets.push(self.data.len() as i64);
     }
 
@@ -184,9 +186,9 @@ impl StringColumn {
     #[inline]
     pub fn get(&self, i: usize) -> &str {
         let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
-        // Invariant: offsets lie on char boundaries of valid UTF-8 (checked in
-        // `from_parts`, guaranteed by `push`).
-        std::str::from_utf8(&self.data[a..b]).unwrap_or_else(|_| unreachable!("string column holds UTF-8"))
+        // Offsets lie on char boundaries (checked in `from_parts`, guaranteed
+        // by `push`), so this slice cannot panic for an in-bounds `i`.
+        &self.data[a..b]
     }
 
     /// The number of strings.
@@ -209,7 +211,7 @@ impl StringColumn {
     /// The raw offsets and bytes.
     #[must_use]
     pub fn into_parts(self) -> (Vec<i64>, Vec<u8>) {
-        (self.offsets, self.data)
+        (self.offsets, self.data.into_bytes())
     }
 }
 
@@ -387,7 +389,11 @@ impl Column {
     #[must_use]
     #[inline]
     pub fn value(&self, row: usize) -> ValueRef<'_> {
-        if self.is_null(row) { ValueRef::Null } else { self.data.value(row) }
+        if self.is_null(row) {
+            ValueRef::Null
+        } else {
+            self.data.value(row)
+        }
     }
 }
 
@@ -463,7 +469,12 @@ impl ColumnBuilder {
             DType::Bool => ValueRef::Bool(parse_bool(text).ok_or("a boolean (true/false, yes/no, 1/0)")?),
             DType::Timestamp => {
                 let t = text.trim();
-                ValueRef::Int(t.parse().ok().or_else(|| parse_micros(t)).ok_or("an RFC 3339 timestamp")?)
+                ValueRef::Int(
+                    t.parse()
+                        .ok()
+                        .or_else(|| parse_micros(t))
+                        .ok_or("an RFC 3339 timestamp")?,
+                )
             }
             DType::Categorical | DType::String => ValueRef::Str(text),
         };
@@ -685,7 +696,11 @@ impl Batch {
             .iter()
             .map(|c| Column {
                 data: c.data.slice(range.clone()),
-                validity: c.validity.as_ref().map(|v| v.slice(range.clone())).filter(|v| v.count_ones() != v.len()),
+                validity: c
+                    .validity
+                    .as_ref()
+                    .map(|v| v.slice(range.clone()))
+                    .filter(|v| v.count_ones() != v.len()),
             })
             .collect();
         Ok(Self {
@@ -709,7 +724,9 @@ mod tests {
 
     #[test]
     fn bitmap_layout_is_arrow_lsb_first() {
-        let b: Bitmap = [true, false, true, true, false, false, false, false, true].into_iter().collect();
+        let b: Bitmap = [true, false, true, true, false, false, false, false, true]
+            .into_iter()
+            .collect();
         assert_eq!(b.as_bytes(), &[0b0000_1101, 0b1]);
         assert_eq!(b.count_ones(), 4);
         assert_eq!(Bitmap::filled(10, true).count_ones(), 10);

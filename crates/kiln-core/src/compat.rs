@@ -179,9 +179,7 @@ impl ChangeKind {
             | Self::CategoriesUnrestricted
             | Self::BecameNullable
             | Self::DescriptionChanged { .. } => Compatibility::Compatible,
-            Self::Added {
-                nullable: false, ..
-            }
+            Self::Added { nullable: false, .. }
             | Self::Removed { .. }
             | Self::Renamed { .. }
             | Self::DTypeChanged { .. }
@@ -230,9 +228,7 @@ struct Bounds((Option<f64>, Option<f64>));
 
 impl fmt::Display for Bounds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let end = |b: Option<f64>, open: &'static str| {
-            b.map_or_else(|| open.to_owned(), |x| x.to_string())
-        };
+        let end = |b: Option<f64>, open: &'static str| b.map_or_else(|| open.to_owned(), |x| x.to_string());
         write!(f, "[{}, {}]", end(self.0.0, "-inf"), end(self.0.1, "+inf"))
     }
 }
@@ -286,11 +282,7 @@ impl Change {
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {:?}: {}",
-            self.compatibility, self.feature, self.kind
-        )
+        write!(f, "{} {:?}: {}", self.compatibility, self.feature, self.kind)
     }
 }
 
@@ -459,11 +451,7 @@ fn diff_feature(old: &Feature, new: &Feature, out: &mut Vec<Change>) {
         });
     } else {
         diff_range(old, new, &mut push);
-        diff_categories(
-            old.categories.as_deref(),
-            new.categories.as_deref(),
-            &mut push,
-        );
+        diff_categories(old.categories.as_deref(), new.categories.as_deref(), &mut push);
     }
     match (old.nullable, new.nullable) {
         (false, true) => push(ChangeKind::BecameNullable),
@@ -508,11 +496,7 @@ fn diff_range(old: &Feature, new: &Feature, push: &mut impl FnMut(ChangeKind)) {
     });
 }
 
-fn diff_categories(
-    old: Option<&[String]>,
-    new: Option<&[String]>,
-    push: &mut impl FnMut(ChangeKind),
-) {
+fn diff_categories(old: Option<&[String]>, new: Option<&[String]>, push: &mut impl FnMut(ChangeKind)) {
     let sorted = |c: &[String]| {
         c.iter()
             .cloned()
@@ -523,12 +507,9 @@ fn diff_categories(
     match (old, new) {
         (None, None) => {}
         (Some(_), None) => push(ChangeKind::CategoriesUnrestricted),
-        (None, Some(c)) => push(ChangeKind::CategoriesRestricted {
-            categories: sorted(c),
-        }),
+        (None, Some(c)) => push(ChangeKind::CategoriesRestricted { categories: sorted(c) }),
         (Some(a), Some(b)) => {
-            let (sa, sb): (HashSet<&String>, HashSet<&String>) =
-                (a.iter().collect(), b.iter().collect());
+            let (sa, sb): (HashSet<&String>, HashSet<&String>) = (a.iter().collect(), b.iter().collect());
             let removed: Vec<String> = a.iter().filter(|c| !sb.contains(c)).cloned().collect();
             let added: Vec<String> = b.iter().filter(|c| !sa.contains(c)).cloned().collect();
             if !removed.is_empty() {
@@ -537,9 +518,7 @@ fn diff_categories(
                 });
             }
             if !added.is_empty() {
-                push(ChangeKind::CategoriesAdded {
-                    added: sorted(&added),
-                });
+                push(ChangeKind::CategoriesAdded { added: sorted(&added) });
             }
         }
     }

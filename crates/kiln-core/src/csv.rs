@@ -1,11 +1,31 @@
 //! Reading CSV into [`Batch`]es, guided by a [`Schema`].
 //!
 //! The header row names the columns; they are matched to features by name,
-//! in any order. Columns the schema does not know are skipped; a feature with
-//! no column is all-null when it is nullable and an error otherwise. Every
-//! error names the source, the 1-based line and the column.
+//! in any order. Columns the schema does not know are skipped (their names
+//! are kept: [`CsvBatches::unknown_columns`]); a feature with no column is
+//! all-null when it is nullable and an error otherwise. Every error names the
+//! source, the 1-based line and the column.
+//!
+//! # Strict and lenient reading
+//!
+//! By default the reader is strict: a cell that does not parse as its
+//! feature's type, or a required column missing from the header, is an
+//! [`Error::Csv`]. A lenient reader ([`CsvReader::with_lenient`]), which is
+//! what validation uses, reads on instead and records what it found:
+//!
+//! | problem | strict | lenient |
+//! |---|---|---|
+//! | a cell that does not parse (`abc` in an `int64` column) | error | the cell is null in the batch and recorded as a [`BadCell`] ([`CsvBatches::next_with_issues`]) |
+//! | a required column missing from the header | error | the column is all-null and named by [`CsvBatches::missing_columns`] |
+//! | a column the schema does not declare | skipped, named by [`CsvBatches::unknown_columns`] | the same |
+//! | a ragged row, invalid UTF-8, an unbalanced quote, a column named twice | error | error |
+//!
+//! The last row of the table stays an error in both modes: those are faults
+//! of the file's structure, not of values. A row with too few or too many
+//! fields cannot be lined up with the header, so no cell of it can be
+//! attributed to a feature.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -32,10 +52,11 @@ pub struct CsvReader {
     delimiter: u8,
     null_tokens: Vec<String>,
     trim: bool,
+    lenient: bool,
 }
 
 impl CsvReader {
-    /// A reader for data of `schema`, comma-separated, with
+    /// A strict reader for data of `schema`, comma-separated, with
     /// [`DEFAULT_NULL_TOKENS`].
     #[must_use]
     pub fn new(schema: Schema) -> Self {
@@ -44,6 +65,7 @@ impl CsvReader {
             delimiter: b',',
             null_tokens: DEFAULT_NULL_TOKENS.iter().map(|s| (*s).to_owned()).collect(),
             trim: false,
+            lenient: false,
         }
     }
 
@@ -72,10 +94,48 @@ impl CsvReader {
         self
     }
 
+    /// Reads leniently (off by default): a cell that does not parse as its
+    /// feature's type becomes a null and is recorded as a [`BadCell`], and a
+    /// required column missing from the header becomes an all-null column
+    /// named by [`CsvBatches::missing_columns`]; see the [module
+    /// documentation](self). Faults of the file's structure (ragged rows,
+    /// invalid UTF-8, unbalanced quotes) are errors all the same.
+    ///
+    /// The bad cells of a batch come with it from
+    /// [`CsvBatches::next_with_issues`]; the other ways of reading
+    /// ([`read`](Self::read), iterating [`CsvBatches`]) drop them.
+    ///
+    /// ```
+    /// use kiln_core::{CsvReader, DType, Feature, Schema, ValueRef};
+    /// let schema = Schema::new(vec![Feature::new("x", DType::Int64), Feature::new("y", DType::Float64)])?;
+    /// let reader = CsvReader::new(schema).with_lenient(true);
+    /// let mut batches = reader.batches("x,tag\n1,a\ntwo,b\n".as_bytes(), "data.csv", 100)?;
+    /// assert_eq!(batches.missing_columns(), ["y"]);
+    /// assert_eq!(batches.unknown_columns(), ["tag"]);
+    ///
+    /// let (batch, issues) = batches.next_with_issues().unwrap()?;
+    /// assert_eq!(batch.value(1, 0), ValueRef::Null);
+    /// let bad = &issues.bad_cells[0];
+    /// assert_eq!((bad.row, bad.line, bad.feature, bad.text.as_str()), (1, 3, 0, "two"));
+    /// assert_eq!(bad.expected, "an integer");
+    /// # Ok::<(), kiln_core::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_lenient(mut self, lenient: bool) -> Self {
+        self.lenient = lenient;
+        self
+    }
+
     /// The schema the reader fills.
     #[must_use]
     pub fn schema(&self) -> &Schema {
         &self.schema
+    }
+
+    /// Whether the reader is lenient ([`with_lenient`](Self::with_lenient)).
+    #[must_use]
+    pub fn is_lenient(&self) -> bool {
+        self.lenient
     }
 
     /// Reads a whole file into one batch.
@@ -101,17 +161,22 @@ impl CsvReader {
     }
 
     /// Streams `reader` as batches of at most `batch_size` rows, for data
-    /// larger than memory. Fails at once when the header does not fit the schema.
+    /// larger than memory. Fails at once when the header does not fit the
+    /// schema: a column named twice, or (unless lenient) a required column
+    /// missing.
     pub fn batches<R: Read>(&self, reader: R, source_name: &str, batch_size: usize) -> Result<CsvBatches<R>> {
         let mut csv = raw_reader(reader, self.delimiter);
         let header = read_header(&mut csv, source_name)?;
         let mut map: Vec<Option<usize>> = Vec::with_capacity(header.len());
         let mut found = vec![false; self.schema.len()];
+        let mut unknown: Vec<String> = Vec::new();
+        // Headers may be very wide: a set to list each unknown name once.
+        let mut unknown_seen: HashSet<&str> = HashSet::new();
         for (col, raw) in header.iter().enumerate() {
             let name = header_name(raw, col, source_name)?;
             let idx = self.schema.index_of(name);
-            if let Some(i) = idx {
-                if found[i] {
+            match idx {
+                Some(i) if found[i] => {
                     return Err(Error::Csv {
                         source_name: source_name.to_owned(),
                         line: 1,
@@ -119,16 +184,28 @@ impl CsvReader {
                         message: "column appears twice in the header".to_owned(),
                     });
                 }
-                found[i] = true;
+                Some(i) => found[i] = true,
+                None => {
+                    if unknown_seen.insert(name) {
+                        unknown.push(name.to_owned());
+                    }
+                }
             }
             map.push(idx);
         }
-        let skipped = map.iter().filter(|m| m.is_none()).count();
-        if skipped > 0 {
-            tracing::debug!(source = source_name, skipped, "CSV columns not in the schema are skipped");
+        if !unknown.is_empty() {
+            tracing::debug!(
+                source = source_name,
+                ?unknown,
+                "CSV columns not in the schema are skipped"
+            );
         }
-        for (f, present) in self.schema.features().iter().zip(&found) {
-            if !present && !f.nullable {
+        let mut absent = Vec::new();
+        for (i, (f, present)) in self.schema.features().iter().zip(&found).enumerate() {
+            if *present {
+                continue;
+            }
+            if !f.nullable && !self.lenient {
                 return Err(Error::Csv {
                     source_name: source_name.to_owned(),
                     line: 1,
@@ -136,12 +213,17 @@ impl CsvReader {
                     message: "required column is missing from the header".to_owned(),
                 });
             }
+            absent.push(i);
         }
+        let missing = absent.iter().map(|&i| self.schema.features()[i].name.clone()).collect();
         Ok(CsvBatches {
             reader: self.clone(),
             csv,
             source_name: source_name.to_owned(),
             map,
+            absent,
+            missing,
+            unknown,
             header_len: header.len(),
             batch_size: batch_size.max(1),
             record: ::csv::ByteRecord::new(),
@@ -150,13 +232,59 @@ impl CsvReader {
     }
 }
 
+/// A cell a lenient reader could not read as its feature's type; it is null
+/// in the batch. See [`CsvReader::with_lenient`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BadCell {
+    /// The row within its batch, from 0.
+    pub row: usize,
+    /// The 1-based line of the source where the row starts (the header is line 1).
+    pub line: u64,
+    /// The feature's index in the reader's schema.
+    pub feature: usize,
+    /// The cell's text, whole (trimmed when the reader trims), so that a
+    /// validator can treat it exactly as it would the same string in a
+    /// record. Cut it before showing it to anyone.
+    pub text: String,
+    /// What the feature's type expects (`"an integer"`, `"a number"`, ...).
+    pub expected: &'static str,
+}
+
+/// What a lenient reader found in one batch besides its values; see
+/// [`CsvBatches::next_with_issues`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CsvIssues {
+    /// The cells that did not parse, in reading order (by row, then by
+    /// column of the file).
+    pub bad_cells: Vec<BadCell>,
+}
+
+impl CsvIssues {
+    /// Whether nothing was found.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.bad_cells.is_empty()
+    }
+}
+
 /// Batches streamed from a CSV source; see [`CsvReader::batches`].
+///
+/// Iterating gives the batches alone; [`next_with_issues`](Self::next_with_issues)
+/// gives each with what a lenient reader recorded about it.
 #[derive(Debug)]
 pub struct CsvBatches<R> {
     reader: CsvReader,
     csv: RawReader<R>,
     source_name: String,
+    /// The feature of each header column.
     map: Vec<Option<usize>>,
+    /// Features without a column, ascending.
+    absent: Vec<usize>,
+    /// Their names.
+    missing: Vec<String>,
+    unknown: Vec<String>,
     header_len: usize,
     batch_size: usize,
     record: ::csv::ByteRecord,
@@ -164,53 +292,25 @@ pub struct CsvBatches<R> {
 }
 
 impl<R: Read> CsvBatches<R> {
-    fn next_batch(&mut self) -> Result<Option<Batch>> {
-        let schema = self.reader.schema.clone();
-        let mut builders: Vec<ColumnBuilder> =
-            schema.features().iter().map(|f| ColumnBuilder::new(f.dtype)).collect();
-        let mut rows = 0usize;
-        while rows < self.batch_size {
-            let Some(line) = next_row(&mut self.csv, &mut self.record, self.header_len, &self.source_name)? else {
-                self.done = true;
-                break;
-            };
-            let mut filled = vec![false; builders.len()];
-            for (col, raw) in self.record.iter().enumerate() {
-                let Some(fi) = self.map[col] else { continue };
-                let feature = &schema.features()[fi];
-                let text = cell_text(raw, self.reader.trim, &self.source_name, line, &feature.name)?;
-                let b = &mut builders[fi];
-                if self.reader.null_tokens.iter().any(|t| t == text) {
-                    b.push_null();
-                } else {
-                    b.push_text(text).map_err(|expected| Error::Csv {
-                        source_name: self.source_name.clone(),
-                        line,
-                        column: Some(feature.name.clone()),
-                        message: format!("expected {expected}, got {:?}", truncate(text)),
-                    })?;
-                }
-                filled[fi] = true;
-            }
-            for (b, f) in builders.iter_mut().zip(filled) {
-                if !f {
-                    b.push_null();
-                }
-            }
-            rows += 1;
-        }
-        if rows == 0 {
-            return Ok(None);
-        }
-        let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
-        Batch::with_rows(schema, columns, rows).map(Some)
+    /// The header's columns that the reader's schema does not declare, in
+    /// header order, each name once. Their cells are not read.
+    #[must_use]
+    pub fn unknown_columns(&self) -> &[String] {
+        &self.unknown
     }
-}
 
-impl<R: Read> Iterator for CsvBatches<R> {
-    type Item = Result<Batch>;
+    /// The features of the reader's schema that have no column in the
+    /// header, in schema order; their columns are all-null. A strict reader
+    /// only lets nullable features go missing; a lenient one any.
+    #[must_use]
+    pub fn missing_columns(&self) -> &[String] {
+        &self.missing
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next batch with what was recorded while reading it (bad cells
+    /// of a lenient reader; always empty for a strict one, which fails on
+    /// them instead). `None` at the end of the input or after an error.
+    pub fn next_with_issues(&mut self) -> Option<Result<(Batch, CsvIssues)>> {
         if self.done {
             return None;
         }
@@ -219,6 +319,73 @@ impl<R: Read> Iterator for CsvBatches<R> {
             self.done = true;
         }
         out.transpose()
+    }
+
+    fn next_batch(&mut self) -> Result<Option<(Batch, CsvIssues)>> {
+        let schema = self.reader.schema.clone();
+        let mut builders: Vec<ColumnBuilder> = schema.features().iter().map(|f| ColumnBuilder::new(f.dtype)).collect();
+        let mut issues = CsvIssues::default();
+        let mut rows = 0usize;
+        while rows < self.batch_size {
+            let Some(line) = next_row(&mut self.csv, &mut self.record, self.header_len, &self.source_name)? else {
+                self.done = true;
+                break;
+            };
+            // Every row has a field per header column and every feature at
+            // most one column: each feature gets one value per row.
+            for (col, raw) in self.record.iter().enumerate() {
+                let Some(fi) = self.map[col] else { continue };
+                let feature = &schema.features()[fi];
+                let text = cell_text(raw, self.reader.trim, &self.source_name, line, &feature.name)?;
+                let b = &mut builders[fi];
+                if self.reader.null_tokens.iter().any(|t| t == text) {
+                    b.push_null();
+                } else if let Err(expected) = b.push_text(text) {
+                    if !self.reader.lenient {
+                        return Err(Error::Csv {
+                            source_name: self.source_name.clone(),
+                            line,
+                            column: Some(feature.name.clone()),
+                            message: format!("expected {expected}, got {:?}", truncate(text)),
+                        });
+                    }
+                    b.push_null();
+                    issues.bad_cells.push(BadCell {
+                        row: rows,
+                        line,
+                        feature: fi,
+                        text: text.to_owned(),
+                        expected,
+                    });
+                }
+            }
+            for &fi in &self.absent {
+                builders[fi].push_null();
+            }
+            rows += 1;
+        }
+        if rows == 0 {
+            return Ok(None);
+        }
+        let columns = builders.into_iter().map(ColumnBuilder::finish).collect();
+        Ok(Some((Batch::with_rows(schema, columns, rows)?, issues)))
+    }
+}
+
+impl<R: Read> Iterator for CsvBatches<R> {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.next_with_issues()?.map(|(batch, issues)| {
+            if !issues.is_empty() {
+                tracing::debug!(
+                    source = self.source_name,
+                    bad_cells = issues.bad_cells.len(),
+                    "unparsable CSV cells read as null"
+                );
+            }
+            batch
+        }))
     }
 }
 
@@ -404,7 +571,10 @@ pub(crate) fn next_row<R: Read>(
         let input = csv.get_ref();
         if input.eof
             && input.last != Some(b'"')
-            && record.iter().next_back().is_some_and(|f| f.iter().any(|b| matches!(b, b'\n' | b'\r')))
+            && record
+                .iter()
+                .next_back()
+                .is_some_and(|f| f.iter().any(|b| matches!(b, b'\n' | b'\r')))
         {
             return Err(Error::Csv {
                 source_name: source_name.to_owned(),
@@ -476,11 +646,19 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let r = CsvReader::new(schema());
-        let e = r.read_bytes(b"a,b\n1,x\n2\n", "f.csv").map(|_| ()).unwrap_err().to_string();
+        let e = r
+            .read_bytes(b"a,b\n1,x\n2\n", "f.csv")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3") && e.contains("found 1"), "{e}");
         let e = r.read_bytes(b"a\n1\n", "f.csv").map(|_| ()).unwrap_err().to_string();
         assert!(e.contains("\"b\"") && e.contains("missing"), "{e}");
-        let e = r.read_bytes(b"a,b\n1,\xff\n", "f.csv").map(|_| ()).unwrap_err().to_string();
+        let e = r
+            .read_bytes(b"a,b\n1,\xff\n", "f.csv")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 2") && e.contains("UTF-8"), "{e}");
         let e = r.read_bytes(b"", "f.csv").map(|_| ()).unwrap_err().to_string();
         assert!(e.contains("no header"), "{e}");

@@ -49,11 +49,7 @@ struct Tag {
 /// Reading the tag first means a document of another kind or a future major
 /// version fails with [`Error::UnsupportedFormat`] rather than a confusing
 /// "missing field" error.
-pub fn from_json_slice<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-    expected: &str,
-    what: &'static str,
-) -> Result<T> {
+pub fn from_json_slice<T: serde::de::DeserializeOwned>(bytes: &[u8], expected: &str, what: &'static str) -> Result<T> {
     let tag: Tag = serde_json::from_slice(bytes).map_err(|source| Error::Json { what, source })?;
     match tag.format {
         Some(found) => check_format(&found, expected)?,

@@ -67,9 +67,7 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::batch::{Batch, Column, parse_float};
-use crate::csv::{
-    CsvReader, DEFAULT_NULL_TOKENS, cell_text, header_name, next_row, raw_reader, read_header,
-};
+use crate::csv::{CsvReader, DEFAULT_NULL_TOKENS, cell_text, header_name, next_row, raw_reader, read_header};
 use crate::schema::{DType, Feature, Role, Schema};
 use crate::timestamp::parse_micros;
 use crate::value::ValueRef;
@@ -123,10 +121,7 @@ impl Default for InferOptions {
             roles: Vec::new(),
             max_categories: DEFAULT_MAX_CATEGORIES,
             max_columns: DEFAULT_MAX_COLUMNS,
-            null_tokens: DEFAULT_NULL_TOKENS
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect(),
+            null_tokens: DEFAULT_NULL_TOKENS.iter().map(|s| (*s).to_owned()).collect(),
             delimiter: b',',
             trim: false,
             sample_rows: None,
@@ -260,21 +255,13 @@ impl Schema {
 
     /// Infers a schema from CSV bytes; `source_name` names them in errors.
     /// See [`Schema::infer_csv`].
-    pub fn infer_csv_bytes(
-        bytes: &[u8],
-        source_name: &str,
-        options: &InferOptions,
-    ) -> Result<Self> {
+    pub fn infer_csv_bytes(bytes: &[u8], source_name: &str, options: &InferOptions) -> Result<Self> {
         Self::infer_csv_reader(bytes, source_name, options)
     }
 
     /// Infers a schema from CSV read from `reader`, in one pass with memory
     /// bounded by the number of columns. See [`Schema::infer_csv`].
-    pub fn infer_csv_reader<R: Read>(
-        reader: R,
-        source_name: &str,
-        options: &InferOptions,
-    ) -> Result<Self> {
+    pub fn infer_csv_reader<R: Read>(reader: R, source_name: &str, options: &InferOptions) -> Result<Self> {
         let _span = tracing::debug_span!("infer_csv", source = source_name).entered();
         let mut csv = raw_reader(reader, options.delimiter);
         let header = read_header(&mut csv, source_name)?;
@@ -396,20 +383,10 @@ impl Schema {
 
 /// The feature the first `rows` values of `column` suggest, keeping the
 /// dtype and description of `declared` and its role unless `options` names one.
-pub(crate) fn infer_feature(
-    declared: &Feature,
-    column: &Column,
-    rows: usize,
-    options: &InferOptions,
-) -> Feature {
+pub(crate) fn infer_feature(declared: &Feature, column: &Column, rows: usize, options: &InferOptions) -> Feature {
     let summary = Summary::of_column(column, rows, options.max_categories);
     let role = options.role_for(&declared.name).unwrap_or(declared.role);
-    let mut inferred = summary.into_feature(
-        declared.name.clone(),
-        Evidence::Typed(declared.dtype),
-        role,
-        options,
-    );
+    let mut inferred = summary.into_feature(declared.name.clone(), Evidence::Typed(declared.dtype), role, options);
     inferred.description.clone_from(&declared.description);
     inferred
 }
@@ -459,13 +436,7 @@ impl Summary {
     }
 
     /// The feature this summary suggests; see the module docs for the rules.
-    pub(crate) fn into_feature(
-        self,
-        name: String,
-        evidence: Evidence,
-        role: Role,
-        options: &InferOptions,
-    ) -> Feature {
+    pub(crate) fn into_feature(self, name: String, evidence: Evidence, role: Role, options: &InferOptions) -> Feature {
         let nullable = self.nulls > 0;
         let dtype = match evidence {
             Evidence::Text => DType::String,
@@ -477,17 +448,13 @@ impl Summary {
                 dtype = dtype.as_str(),
                 "every value of the column is null; inferred as a nullable {dtype}"
             );
-            return Feature::new(name, dtype)
-                .with_nullable(true)
-                .with_role(role);
+            return Feature::new(name, dtype).with_nullable(true).with_role(role);
         }
         let feature = if dtype.is_string() {
             let n = self.distinct.len();
             let categorical = role != Role::Id
                 && !self.distinct.overflow
-                && (role == Role::Label
-                    || dtype == DType::Categorical
-                    || (n as u64).saturating_mul(2) <= self.values);
+                && (role == Role::Label || dtype == DType::Categorical || (n as u64).saturating_mul(2) <= self.values);
             if categorical {
                 Feature::new(name, DType::Categorical).with_categories(self.distinct.values)
             } else {
@@ -533,10 +500,7 @@ impl Range {
 
     /// The bounds: an end is open when an infinity was seen there.
     fn bounds(self) -> (Option<f64>, Option<f64>) {
-        (
-            self.min.filter(|_| !self.neg_inf),
-            self.max.filter(|_| !self.pos_inf),
-        )
+        (self.min.filter(|_| !self.neg_inf), self.max.filter(|_| !self.pos_inf))
     }
 }
 
@@ -639,11 +603,7 @@ impl TextColumn {
             Evidence::Text
         };
         // A column without values fits every candidate: it has no type.
-        let evidence = if summary.values == 0 {
-            Evidence::Text
-        } else {
-            evidence
-        };
+        let evidence = if summary.values == 0 { Evidence::Text } else { evidence };
         summary.into_feature(name, evidence, role, options)
     }
 }
@@ -651,9 +611,7 @@ impl TextColumn {
 /// `true`/`false`/`yes`/`no` in any case, surrounding white space ignored.
 fn is_bool_word(text: &str) -> bool {
     let t = text.trim();
-    ["true", "false", "yes", "no"]
-        .iter()
-        .any(|w| t.eq_ignore_ascii_case(w))
+    ["true", "false", "yes", "no"].iter().any(|w| t.eq_ignore_ascii_case(w))
 }
 
 #[cfg(test)]
@@ -670,22 +628,17 @@ mod tests {
 
     #[test]
     fn type_rules() {
-        let s = infer("b,i,f,t,s,z\nyes,1,1,2024-01-01,x,0\nNO,-2,2.5,2024-01-02T10:00:00Z,y,1\nTrue,3,1e3,2024-01-03,x,1\n")
-            .unwrap();
+        let s = infer(
+            "b,i,f,t,s,z\nyes,1,1,2024-01-01,x,0\nNO,-2,2.5,2024-01-02T10:00:00Z,y,1\nTrue,3,1e3,2024-01-03,x,1\n",
+        )
+        .unwrap();
         assert_eq!(dtype(&s, "b"), Some(DType::Bool));
         assert_eq!(dtype(&s, "i"), Some(DType::Int64));
         assert_eq!(dtype(&s, "f"), Some(DType::Float64));
         assert_eq!(dtype(&s, "t"), Some(DType::Timestamp));
-        assert_eq!(
-            dtype(&s, "z"),
-            Some(DType::Int64),
-            "0/1 is an integer, not a bool"
-        );
+        assert_eq!(dtype(&s, "z"), Some(DType::Int64), "0/1 is an integer, not a bool");
         let t = s.feature("t").unwrap();
-        assert_eq!(
-            t.min,
-            crate::timestamp::parse_micros("2024-01-01").map(|m| m as f64)
-        );
+        assert_eq!(t.min, crate::timestamp::parse_micros("2024-01-01").map(|m| m as f64));
         let f = s.feature("f").unwrap();
         assert_eq!((f.min, f.max), (Some(1.0), Some(1000.0)));
         // 2 distinct values in 3 cells: more than half, so free text.
@@ -712,15 +665,9 @@ mod tests {
         assert_eq!(dtype(&s, "c"), Some(DType::Categorical));
         let id = s.feature("id").unwrap();
         assert_eq!((id.role, id.min, id.max), (Role::Id, None, None));
-        let s = Schema::infer_csv_bytes(
-            csv.as_bytes(),
-            "t.csv",
-            &opts.clone().with_max_categories(4),
-        )
-        .unwrap();
+        let s = Schema::infer_csv_bytes(csv.as_bytes(), "t.csv", &opts.clone().with_max_categories(4)).unwrap();
         assert_eq!(dtype(&s, "c"), Some(DType::String));
-        let e =
-            Schema::infer_csv_bytes(csv.as_bytes(), "t.csv", &opts.with_label("nope")).unwrap_err();
+        let e = Schema::infer_csv_bytes(csv.as_bytes(), "t.csv", &opts.with_label("nope")).unwrap_err();
         assert!(e.to_string().contains("\"nope\""), "{e}");
     }
 

@@ -354,7 +354,12 @@ impl Schema {
     /// describe serving requests).
     #[must_use]
     pub fn without_roles(&self, roles: &[Role]) -> Self {
-        let features = self.features().iter().filter(|f| !roles.contains(&f.role)).cloned().collect();
+        let features = self
+            .features()
+            .iter()
+            .filter(|f| !roles.contains(&f.role))
+            .cloned()
+            .collect();
         Self::new(features).unwrap_or_else(|_| unreachable!("a subset of a valid schema is valid"))
     }
 
@@ -430,7 +435,9 @@ impl PartialEq for Schema {
 
 impl fmt::Debug for Schema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Schema").field("features", &self.inner.features).finish()
+        f.debug_struct("Schema")
+            .field("features", &self.inner.features)
+            .finish()
     }
 }
 

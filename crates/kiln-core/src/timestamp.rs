@@ -63,7 +63,9 @@ pub fn parse_micros(s: &str) -> Option<i64> {
 }
 
 fn digits(b: &[u8]) -> Option<i64> {
-    b.iter().try_fold(0i64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+    b.iter().try_fold(0i64, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+    })
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -96,7 +98,14 @@ mod tests {
         assert_eq!(parse_micros("2000-03-01T00:00:00Z"), Some(951_868_800_000_000));
         assert_eq!(parse_micros("1969-12-31T23:59:59.5Z"), Some(-500_000));
         assert_eq!(parse_micros("2024-02-29"), Some(1_709_164_800_000_000));
-        for bad in ["", "2024-13-01", "2023-02-29", "2024-01-01T25:00:00", "2024-01-01T00:00:00+5", "abc"] {
+        for bad in [
+            "",
+            "2024-13-01",
+            "2023-02-29",
+            "2024-01-01T25:00:00",
+            "2024-01-01T00:00:00+5",
+            "abc",
+        ] {
             assert_eq!(parse_micros(bad), None, "{bad}");
         }
     }

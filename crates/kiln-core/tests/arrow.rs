@@ -10,17 +10,14 @@ use std::sync::Arc;
 
 use arrow_array::types::Int32Type;
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int32Array,
-    Int64Array, NullArray, RecordBatch, StringArray, StringViewArray, TimestampSecondArray,
-    UInt64Array,
+    Array, ArrayRef, BooleanArray, DictionaryArray, Float32Array, Float64Array, Int32Array, Int64Array, NullArray,
+    RecordBatch, StringArray, StringViewArray, TimestampSecondArray, UInt64Array,
 };
 use arrow_buffer::{Buffer, NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema as ArrowSchema};
 use common::{schema, schema_and_rows};
 use kiln_core::arrow::FEATURE_METADATA_KEY;
-use kiln_core::{
-    Batch, ColumnData, DType, Error, Feature, InferOptions, Record, Role, Schema, Value, ValueRef,
-};
+use kiln_core::{Batch, ColumnData, DType, Error, Feature, InferOptions, Record, Role, Schema, Value, ValueRef};
 use proptest::prelude::*;
 
 fn batch_of(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
@@ -150,16 +147,14 @@ fn arrow_types_and_metadata() {
         &DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, Some("UTC".into()))
     );
     assert!(schema.field(0).is_nullable() && !schema.field(1).is_nullable());
-    let meta: Feature =
-        serde_json::from_str(&schema.field(3).metadata()[FEATURE_METADATA_KEY]).unwrap();
+    let meta: Feature = serde_json::from_str(&schema.field(3).metadata()[FEATURE_METADATA_KEY]).unwrap();
     assert_eq!(meta.role, Role::Timestamp);
 }
 
 #[test]
 fn nulls_in_a_required_feature_make_a_nullable_field() {
     let schema = Schema::new(vec![Feature::new("x", DType::Int64)]).unwrap();
-    let batch =
-        Batch::from_records(schema.clone(), &[Record::new().with("x", 1), Record::new()]).unwrap();
+    let batch = Batch::from_records(schema.clone(), &[Record::new().with("x", 1), Record::new()]).unwrap();
     let arrow = batch.clone().to_arrow().unwrap();
     assert!(arrow.schema().field(0).is_nullable());
     let back = Batch::from_arrow(arrow, None).unwrap();
@@ -170,51 +165,28 @@ fn nulls_in_a_required_feature_make_a_nullable_field() {
 #[test]
 fn reads_foreign_layouts() {
     let keys = Int32Array::from(vec![Some(1), None, Some(0), Some(1)]);
-    let dict =
-        DictionaryArray::<Int32Type>::try_new(keys, Arc::new(StringArray::from(vec!["a", "b"])))
-            .unwrap();
+    let dict = DictionaryArray::<Int32Type>::try_new(keys, Arc::new(StringArray::from(vec!["a", "b"]))).unwrap();
     let arrow = batch_of(vec![
         (
             "f",
-            Arc::new(Float32Array::from(vec![
-                Some(1.5),
-                None,
-                Some(-2.0),
-                Some(0.25),
-            ])) as ArrayRef,
+            Arc::new(Float32Array::from(vec![Some(1.5), None, Some(-2.0), Some(0.25)])) as ArrayRef,
         ),
         (
             "i",
-            Arc::new(Int32Array::from(vec![
-                Some(1),
-                Some(-2),
-                None,
-                Some(i32::MAX),
-            ])) as ArrayRef,
+            Arc::new(Int32Array::from(vec![Some(1), Some(-2), None, Some(i32::MAX)])) as ArrayRef,
         ),
         (
             "s",
-            Arc::new(StringArray::from(vec![
-                Some("x"),
-                Some("é"),
-                None,
-                Some(""),
-            ])) as ArrayRef,
+            Arc::new(StringArray::from(vec![Some("x"), Some("é"), None, Some("")])) as ArrayRef,
         ),
         (
             "v",
-            Arc::new(StringViewArray::from(vec![
-                "a long string view value",
-                "b",
-                "c",
-                "d",
-            ])) as ArrayRef,
+            Arc::new(StringViewArray::from(vec!["a long string view value", "b", "c", "d"])) as ArrayRef,
         ),
         ("d", Arc::new(dict) as ArrayRef),
         (
             "t",
-            Arc::new(TimestampSecondArray::from(vec![0, 1, -1, 86_400]).with_timezone("+02:00"))
-                as ArrayRef,
+            Arc::new(TimestampSecondArray::from(vec![0, 1, -1, 86_400]).with_timezone("+02:00")) as ArrayRef,
         ),
         (
             "b",
@@ -245,10 +217,7 @@ fn reads_foreign_layouts() {
     assert_eq!(col("s"), [Str("x"), Str("é"), Null, Str("")]);
     assert_eq!(col("v")[0], Str("a long string view value"));
     assert_eq!(col("d"), [Str("b"), Null, Str("a"), Str("b")]);
-    assert_eq!(
-        col("t"),
-        [Int(0), Int(1_000_000), Int(-1_000_000), Int(86_400_000_000)]
-    );
+    assert_eq!(col("t"), [Int(0), Int(1_000_000), Int(-1_000_000), Int(86_400_000_000)]);
     assert_eq!(col("b"), [Bool(true), Bool(false), Bool(true), Bool(true)]);
     assert_eq!(col("n"), [Null; 4]);
     assert_eq!(col("absent"), [Null; 4]);
@@ -293,10 +262,7 @@ fn sliced_foreign_arrays_read_their_window() {
                 Some("e"),
             ])) as ArrayRef,
         ),
-        (
-            "x",
-            Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])) as ArrayRef,
-        ),
+        ("x", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])) as ArrayRef),
     ])
     .slice(1, 3);
     let batch = Batch::from_arrow(arrow, None).unwrap();
@@ -341,10 +307,7 @@ fn null_slots_are_reset_to_defaults() {
 
 #[test]
 fn errors_name_the_column() {
-    let arrow = batch_of(vec![(
-        "x",
-        Arc::new(StringArray::from(vec!["1"])) as ArrayRef,
-    )]);
+    let arrow = batch_of(vec![("x", Arc::new(StringArray::from(vec!["1"])) as ArrayRef)]);
     let schema = Schema::new(vec![Feature::new("x", DType::Float64)]).unwrap();
     let err = Batch::from_arrow(arrow.clone(), Some(schema)).unwrap_err();
     assert!(matches!(err, Error::Arrow(_)));
@@ -354,36 +317,23 @@ fn errors_name_the_column() {
     );
 
     let schema = Schema::new(vec![Feature::new("y", DType::Int64)]).unwrap();
-    let err = Batch::from_arrow(arrow, Some(schema))
-        .unwrap_err()
-        .to_string();
+    let err = Batch::from_arrow(arrow, Some(schema)).unwrap_err().to_string();
     assert!(err.contains("\"y\"") && err.contains("no column"), "{err}");
 
-    let big = batch_of(vec![(
-        "u",
-        Arc::new(UInt64Array::from(vec![1, u64::MAX])) as ArrayRef,
-    )]);
+    let big = batch_of(vec![("u", Arc::new(UInt64Array::from(vec![1, u64::MAX])) as ArrayRef)]);
     let err = Batch::from_arrow(big, None).unwrap_err().to_string();
     assert!(err.contains("\"u\"") && err.contains("row 1"), "{err}");
 
-    let list = ArrowSchema::new(vec![Field::new(
-        "l",
-        DataType::new_list(DataType::Int32, true),
-        true,
-    )]);
+    let list = ArrowSchema::new(vec![Field::new("l", DataType::new_list(DataType::Int32, true), true)]);
     let err = Schema::from_arrow_schema(&list).unwrap_err().to_string();
     assert!(err.contains("\"l\""), "{err}");
 
-    let bad_meta = ArrowSchema::new(vec![Field::new("m", DataType::Int64, false).with_metadata(
-        HashMap::from([(FEATURE_METADATA_KEY.to_owned(), "{".to_owned())]),
-    )]);
-    let err = Schema::from_arrow_schema(&bad_meta)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("\"m\"") && err.contains(FEATURE_METADATA_KEY),
-        "{err}"
-    );
+    let bad_meta = ArrowSchema::new(vec![
+        Field::new("m", DataType::Int64, false)
+            .with_metadata(HashMap::from([(FEATURE_METADATA_KEY.to_owned(), "{".to_owned())])),
+    ]);
+    let err = Schema::from_arrow_schema(&bad_meta).unwrap_err().to_string();
+    assert!(err.contains("\"m\"") && err.contains(FEATURE_METADATA_KEY), "{err}");
 
     let lying_meta = ArrowSchema::new(vec![Field::new("m", DataType::Int64, false).with_metadata(
         HashMap::from([(
@@ -391,19 +341,14 @@ fn errors_name_the_column() {
             serde_json::to_string(&Feature::new("m", DType::Bool)).unwrap(),
         )]),
     )]);
-    let err = Schema::from_arrow_schema(&lying_meta)
-        .unwrap_err()
-        .to_string();
+    let err = Schema::from_arrow_schema(&lying_meta).unwrap_err().to_string();
     assert!(err.contains("\"m\"") && err.contains("bool"), "{err}");
 }
 
 #[test]
 fn infer_arrow_rules() {
     let arrow = batch_of(vec![
-        (
-            "id",
-            Arc::new(StringArray::from(vec!["a", "b", "c", "d"])) as ArrayRef,
-        ),
+        ("id", Arc::new(StringArray::from(vec!["a", "b", "c", "d"])) as ArrayRef),
         (
             "color",
             Arc::new(StringArray::from(vec!["r", "g", "r", "g"])) as ArrayRef,
@@ -429,8 +374,7 @@ fn infer_arrow_rules() {
         Schema::infer_arrow(&empty, &InferOptions::default()),
         Err(Error::Empty(_))
     ));
-    let missing =
-        Schema::infer_arrow(&arrow, &InferOptions::default().with_label("nope")).unwrap_err();
+    let missing = Schema::infer_arrow(&arrow, &InferOptions::default().with_label("nope")).unwrap_err();
     assert!(missing.to_string().contains("nope"));
 }
 

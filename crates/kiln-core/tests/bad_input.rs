@@ -10,11 +10,7 @@ fn infer(bytes: &[u8]) -> Result<Schema, Error> {
 }
 
 fn schema_ab() -> Schema {
-    Schema::new(vec![
-        Feature::new("a", DType::Int64),
-        Feature::new("b", DType::String),
-    ])
-    .unwrap()
+    Schema::new(vec![Feature::new("a", DType::Int64), Feature::new("b", DType::String)]).unwrap()
 }
 
 fn read(bytes: &[u8]) -> Result<kiln_core::Batch, Error> {
@@ -23,12 +19,7 @@ fn read(bytes: &[u8]) -> Result<kiln_core::Batch, Error> {
 
 /// Asserts a CSV error at `line`, in `column` when given, whose message contains `needle`.
 #[track_caller]
-fn assert_csv_error(
-    result: Result<impl std::fmt::Debug, Error>,
-    line: u64,
-    column: Option<&str>,
-    needle: &str,
-) {
+fn assert_csv_error(result: Result<impl std::fmt::Debug, Error>, line: u64, column: Option<&str>, needle: &str) {
     match result {
         Err(Error::Csv {
             source_name,
@@ -48,24 +39,11 @@ fn assert_csv_error(
 #[test]
 fn ragged_rows() {
     let csv = b"a,b\n1,x\n2\n3,y\n";
-    assert_csv_error(
-        infer(csv),
-        3,
-        None,
-        "expected 2 fields as in the header, found 1",
-    );
-    assert_csv_error(
-        read(csv),
-        3,
-        None,
-        "expected 2 fields as in the header, found 1",
-    );
+    assert_csv_error(infer(csv), 3, None, "expected 2 fields as in the header, found 1");
+    assert_csv_error(read(csv), 3, None, "expected 2 fields as in the header, found 1");
     assert_csv_error(infer(b"a,b\n1,x,extra\n"), 2, None, "found 3");
     let e = infer(csv).unwrap_err().to_string();
-    assert_eq!(
-        e,
-        "bad.csv: line 3: expected 2 fields as in the header, found 1"
-    );
+    assert_eq!(e, "bad.csv: line 3: expected 2 fields as in the header, found 1");
 }
 
 #[test]
@@ -76,24 +54,9 @@ fn bad_utf8() {
         Some("b"),
         "invalid UTF-8 at byte 0",
     );
-    assert_csv_error(
-        read(b"a,b\n1,ok\xc3\n"),
-        2,
-        Some("b"),
-        "invalid UTF-8 at byte 2",
-    );
-    assert_csv_error(
-        infer(b"a,\xffb\n1,2\n"),
-        1,
-        Some("#2"),
-        "header is not valid UTF-8",
-    );
-    assert_csv_error(
-        read(b"a,\xffb\n1,2\n"),
-        1,
-        Some("#2"),
-        "header is not valid UTF-8",
-    );
+    assert_csv_error(read(b"a,b\n1,ok\xc3\n"), 2, Some("b"), "invalid UTF-8 at byte 2");
+    assert_csv_error(infer(b"a,\xffb\n1,2\n"), 1, Some("#2"), "header is not valid UTF-8");
+    assert_csv_error(read(b"a,\xffb\n1,2\n"), 1, Some("#2"), "header is not valid UTF-8");
 }
 
 #[test]
@@ -181,10 +144,7 @@ fn header_problems() {
 #[test]
 fn million_column_header() {
     let n = 1_000_000;
-    let mut header = (0..n)
-        .map(|i| format!("c{i}"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let mut header = (0..n).map(|i| format!("c{i}")).collect::<Vec<_>>().join(",");
     header.push('\n');
     // Header only: rejected before anything per column is built.
     assert_csv_error(
@@ -244,9 +204,7 @@ fn arbitrary_bytes_never_panic() {
             .collect();
         if let Ok(schema) = infer(&bytes) {
             // An inferred schema reads the data it came from.
-            CsvReader::new(schema)
-                .read_bytes(&bytes, "bad.csv")
-                .unwrap();
+            CsvReader::new(schema).read_bytes(&bytes, "bad.csv").unwrap();
         }
     }
 }

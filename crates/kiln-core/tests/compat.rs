@@ -66,10 +66,7 @@ fn ranges() {
 
 #[test]
 fn categories() {
-    let (kind, compat, _) = only_change(
-        cat_feature(Some(&["a", "b"])),
-        cat_feature(Some(&["c", "b", "a"])),
-    );
+    let (kind, compat, _) = only_change(cat_feature(Some(&["a", "b"])), cat_feature(Some(&["c", "b", "a"])));
     assert_eq!(
         (kind, compat),
         (
@@ -79,34 +76,22 @@ fn categories() {
             Compatibility::Compatible
         )
     );
-    let (kind, compat, _) = only_change(
-        cat_feature(Some(&["a", "b", "c"])),
-        cat_feature(Some(&["b"])),
-    );
+    let (kind, compat, _) = only_change(cat_feature(Some(&["a", "b", "c"])), cat_feature(Some(&["b"])));
     let removed = vec!["a".to_owned(), "c".to_owned()];
     assert_eq!(
         (kind, compat),
-        (
-            ChangeKind::CategoriesRemoved { removed },
-            Compatibility::Breaking
-        )
+        (ChangeKind::CategoriesRemoved { removed }, Compatibility::Breaking)
     );
     let (kind, compat, _) = only_change(cat_feature(Some(&["a"])), cat_feature(None));
     assert_eq!(
         (kind, compat),
-        (
-            ChangeKind::CategoriesUnrestricted,
-            Compatibility::Compatible
-        )
+        (ChangeKind::CategoriesUnrestricted, Compatibility::Compatible)
     );
     let (kind, compat, _) = only_change(cat_feature(None), cat_feature(Some(&["b", "a"])));
     let categories = vec!["a".to_owned(), "b".to_owned()];
     assert_eq!(
         (kind, compat),
-        (
-            ChangeKind::CategoriesRestricted { categories },
-            Compatibility::Breaking
-        )
+        (ChangeKind::CategoriesRestricted { categories }, Compatibility::Breaking)
     );
 
     // Swapping one category for another: one breaking and one compatible change.
@@ -204,17 +189,12 @@ fn added_removed_renamed() {
     assert!(required.is_breaking());
 
     let removed = schema(vec![a.clone(), b.clone()]).compare(&old);
-    assert_eq!(
-        removed.changes()[0].kind,
-        ChangeKind::Removed {
-            dtype: DType::Float64
-        }
-    );
+    assert_eq!(removed.changes()[0].kind, ChangeKind::Removed { dtype: DType::Float64 });
     assert!(removed.is_breaking());
 
     // One removed and one added, identical but for the name: a rename.
-    let renamed = schema(vec![a.clone(), b.clone()])
-        .compare(&schema(vec![a.clone(), Feature::new("b2", DType::Float64)]));
+    let renamed =
+        schema(vec![a.clone(), b.clone()]).compare(&schema(vec![a.clone(), Feature::new("b2", DType::Float64)]));
     assert_eq!(renamed.changes().len(), 1);
     assert_eq!(
         renamed.changes()[0].kind,
@@ -227,13 +207,19 @@ fn added_removed_renamed() {
     assert!(renamed.is_breaking());
 
     // Different dtypes or definitions, or more than one on a side: no rename guessed.
-    let retyped = schema(vec![a.clone(), b.clone()])
-        .compare(&schema(vec![a.clone(), Feature::new("b2", DType::Bool)]));
+    let retyped = schema(vec![a.clone(), b.clone()]).compare(&schema(vec![a.clone(), Feature::new("b2", DType::Bool)]));
     assert_eq!(retyped.changes().len(), 2);
-    let redefined = schema(vec![a.clone(), b.clone().with_range(Some(0.0), Some(1.0))])
-        .compare(&schema(vec![a.clone(), Feature::new("b2", DType::Float64).with_nullable(true)]));
+    let redefined = schema(vec![a.clone(), b.clone().with_range(Some(0.0), Some(1.0))]).compare(&schema(vec![
+        a.clone(),
+        Feature::new("b2", DType::Float64).with_nullable(true),
+    ]));
     assert_eq!(redefined.changes().len(), 2, "{redefined}");
-    assert!(redefined.changes().iter().any(|c| matches!(c.kind, ChangeKind::Removed { .. })));
+    assert!(
+        redefined
+            .changes()
+            .iter()
+            .any(|c| matches!(c.kind, ChangeKind::Removed { .. }))
+    );
     let two = schema(vec![a.clone(), b.clone()]).compare(&schema(vec![
         Feature::new("a2", DType::Int64),
         Feature::new("b2", DType::Float64),
@@ -269,10 +255,7 @@ fn report_orders_breaking_first_and_prints_a_table() {
     assert_eq!(report.new_digest(), new.digest());
     let text = report.to_string();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(
-        lines[0],
-        format!("schema {} -> {}", old.digest(), new.digest())
-    );
+    assert_eq!(lines[0], format!("schema {} -> {}", old.digest(), new.digest()));
     assert_eq!(lines[1], "3 changes, 1 breaking: breaking");
     assert!(
         lines[3].starts_with("  BREAKING")
@@ -280,8 +263,7 @@ fn report_orders_breaking_first_and_prints_a_table() {
             && lines[3].ends_with("categories removed: \"Dream\"")
     );
     assert!(
-        lines[4].contains("mass")
-            && lines[4].ends_with("range widened [2500, 6500] -> [2000, 6500]"),
+        lines[4].contains("mass") && lines[4].ends_with("range widened [2500, 6500] -> [2000, 6500]"),
         "{text}"
     );
     assert!(lines[5].ends_with("added (nullable int64)"), "{text}");

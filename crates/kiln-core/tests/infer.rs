@@ -41,21 +41,13 @@ fn penguins() {
     assert_eq!(schema.label().unwrap().name, "species");
     assert_eq!(f("species").role, Role::Label);
     for name in ["bill_length_mm", "bill_depth_mm"] {
-        assert_eq!(
-            (f(name).dtype, f(name).nullable),
-            (DType::Float64, true),
-            "{name}"
-        );
+        assert_eq!((f(name).dtype, f(name).nullable), (DType::Float64, true), "{name}");
         let (lo, hi) = (f(name).min.unwrap(), f(name).max.unwrap());
         assert!(lo > 0.0 && lo < hi, "{name}");
     }
     // Whole numbers with NA: integer columns that allow nulls.
     for name in ["flipper_length_mm", "body_mass_g"] {
-        assert_eq!(
-            (f(name).dtype, f(name).nullable),
-            (DType::Int64, true),
-            "{name}"
-        );
+        assert_eq!((f(name).dtype, f(name).nullable), (DType::Int64, true), "{name}");
     }
     let year = f("year");
     assert_eq!((year.dtype, year.nullable), (DType::Int64, false));
@@ -85,12 +77,7 @@ fn sample_rows_and_options() {
 
     let no_ranges = InferOptions::default().with_ranges(false);
     let schema = Schema::infer_csv(common::penguins_path(), &no_ranges).unwrap();
-    assert!(
-        schema
-            .features()
-            .iter()
-            .all(|f| f.min.is_none() && f.max.is_none())
-    );
+    assert!(schema.features().iter().all(|f| f.min.is_none() && f.max.is_none()));
 }
 
 #[test]
@@ -112,12 +99,7 @@ fn tsv_with_custom_nulls_and_trim() {
         .unwrap();
     assert_eq!(batch.num_rows(), 4);
     assert_eq!(
-        schema
-            .feature("name")
-            .unwrap()
-            .categories
-            .as_deref()
-            .unwrap(),
+        schema.feature("name").unwrap().categories.as_deref().unwrap(),
         ["a", "b"]
     );
 }

@@ -66,11 +66,7 @@ fn mutate(schema: &Schema, index: usize, kind: u8) -> Option<Schema> {
             (f.min, f.max, f.categories) = (None, None, None);
         }
         5 if f.dtype.is_numeric() || f.dtype == DType::Timestamp => {
-            f.min = if f.min.is_some() {
-                None
-            } else {
-                Some(f64::MIN)
-            };
+            f.min = if f.min.is_some() { None } else { Some(f64::MIN) };
         }
         6 if f.dtype == DType::Categorical => match &mut f.categories {
             Some(c) => {

@@ -380,11 +380,19 @@ pub struct Hyperparameters {
     pub seed: u64,
     /// Reshuffle the training rows every epoch.
     pub shuffle: bool,
+    /// Regression: train on standardised targets (mean 0, standard
+    /// deviation 1 over the training split), recorded in the model's
+    /// [`ModelSpec::target_scale`] so that predictions and metrics are in
+    /// the target's units; the losses (and a Huber `delta`) are then in
+    /// standard deviations. Off: the spec's own target scale, if any, is
+    /// used as given. Ignored for classification.
+    pub standardize_target: bool,
 }
 
 impl Default for Hyperparameters {
     /// 100 epochs, batches of 32, Adam at 0.01, constant rate, 20%
-    /// validation, early stopping after 10 epochs without improvement, seed 42.
+    /// validation, early stopping after 10 epochs without improvement, seed
+    /// 42, standardised regression targets.
     fn default() -> Self {
         Self {
             epochs: 100,
@@ -397,6 +405,7 @@ impl Default for Hyperparameters {
             early_stopping: Some(EarlyStopping::new(10)),
             seed: 42,
             shuffle: true,
+            standardize_target: true,
         }
     }
 }
@@ -469,6 +478,13 @@ impl Hyperparameters {
     #[must_use]
     pub fn with_shuffle(mut self, shuffle: bool) -> Self {
         self.shuffle = shuffle;
+        self
+    }
+
+    /// Sets target standardisation for regression.
+    #[must_use]
+    pub fn with_standardize_target(mut self, standardize: bool) -> Self {
+        self.standardize_target = standardize;
         self
     }
 

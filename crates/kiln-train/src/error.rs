@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 /// Everything that can go wrong while building, training, evaluating or
 /// recording a model.
+///
+/// Where an error wraps another (I/O, kiln-core), the inner error is its
+/// [`source`](std::error::Error::source) and not repeated in the message:
+/// print the whole chain (e.g. `anyhow`'s `{:#}`) to see both.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -36,6 +40,10 @@ pub enum Error {
         /// The label name asked for.
         label: String,
     },
+
+    /// The batch's schema marks no feature with the label role.
+    #[error("the schema has no label: give one feature the role `label`")]
+    NoLabel,
 
     /// A label value cannot be used (null, unknown class, not a number).
     #[error("label {label:?}, row {row}: {reason}")]
@@ -103,8 +111,9 @@ pub enum Error {
         reason: String,
     },
 
-    /// A file could not be read or written.
-    #[error("{path}: {source}", path = path.display())]
+    /// A file could not be read or written. The operating system's error is
+    /// the [`source`](std::error::Error::source), not repeated here.
+    #[error("I/O error on {path}", path = path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -116,6 +125,10 @@ pub enum Error {
     /// An error from kiln-core (JSON document versions, digests, schemas).
     #[error(transparent)]
     Core(#[from] kiln_core::Error),
+
+    /// An error from kiln-transform (applying a fitted pipeline to a batch).
+    #[error(transparent)]
+    Transform(#[from] kiln_transform::Error),
 }
 
 /// `Result` with this crate's [`Error`].
@@ -141,5 +154,21 @@ impl Error {
             metric,
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn io_errors_do_not_repeat_their_source() {
+        let cause = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "no entry for you");
+        let e = Error::io("/runs/a.json", cause);
+        let message = e.to_string();
+        assert!(message.contains("/runs/a.json"), "{message}");
+        assert!(!message.contains("no entry for you"), "{message}");
+        assert_eq!(e.source().map(ToString::to_string).as_deref(), Some("no entry for you"));
     }
 }

@@ -43,11 +43,19 @@
 //!
 //! # How the pieces fit
 //!
-//! - [`data`]: [`Features`] (checked `rows x cols` matrix) and [`Targets`]
-//!   (classes or values, also read from a `kiln_core::Batch` label column).
-//! - [`model`]: [`ModelSpec`] (the architecture, serialisable), the Burn
-//!   module [`TabularNet`], [`model::infer`] and [`TrainedModel`]. Inference
-//!   needs nothing from the training loop, optimizers or autodiff.
+//! - [`data`]: [`Features`] (checked `rows x cols` matrix; a fitted
+//!   pipeline's `kiln_transform::Matrix` moves in without a copy) and
+//!   [`Targets`] (classes or values). [`Dataset::from_batch`] reads both
+//!   from a labelled `kiln_core::Batch` through a fitted pipeline: the label
+//!   is the schema's `label` feature, classes get a stable recorded order,
+//!   rows without a label are dropped and counted, and the run record gets
+//!   the schema and pipeline digests ([`Trainer::fit_batch`] does it in one
+//!   call; [`TrainedModel::evaluate_batch`] evaluates held-out rows the same
+//!   way).
+//! - [`model`]: [`ModelSpec`] (the architecture, class names and, for
+//!   regression, the [`TargetScale`]; serialisable), the Burn module
+//!   [`TabularNet`], [`model::infer`] and [`TrainedModel`]. Inference needs
+//!   nothing from the training loop, optimizers or autodiff.
 //! - [`weights`]: SafeTensors through `burn::store`, with the header checked
 //!   against the spec before any tensor is built.
 //! - [`config`]: [`Hyperparameters`], [`OptimizerSpec`] (Adam, AdamW, SGD),
@@ -90,10 +98,10 @@ pub mod weights;
 
 pub use backend::Backend;
 pub use config::{EarlyStopping, Hyperparameters, LossSpec, LrSchedule, OptimizerSpec};
-pub use data::{Dataset, Features, Targets};
+pub use data::{Dataset, Features, Provenance, Targets};
 pub use error::{Error, Result};
 pub use metrics::Evaluation;
-pub use model::{Activation, ModelSpec, Predictions, TabularNet, Task, TrainedModel};
+pub use model::{Activation, ModelSpec, Predictions, TabularNet, TargetScale, Task, TrainedModel};
 pub use run::{RunContext, RunRecord, RunStore};
 #[cfg(feature = "train")]
 pub use train::{TrainOutcome, Trainer};

@@ -20,11 +20,13 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::calibration::{self, Calibration};
-use crate::model::argmax;
+use crate::data::Targets;
+use crate::model::{ModelSpec, Predictions, argmax};
 use crate::{Error, Result};
 
-/// Probabilities are clipped to `[EPS, 1 - EPS]` before taking logs.
-pub const LOG_LOSS_EPS: f64 = 1e-15;
+/// Probabilities are clipped to `[EPS, 1 - EPS]` before taking logs: the
+/// machine epsilon of `f64`, as scikit-learn's `log_loss` does since 1.5.
+pub const LOG_LOSS_EPS: f64 = f64::EPSILON;
 
 fn same_len(metric: &'static str, a: usize, b: usize) -> Result<()> {
     if a != b {
@@ -457,6 +459,29 @@ pub enum Evaluation {
 }
 
 impl Evaluation {
+    /// Every metric of `predictions` against `targets`, with the class names
+    /// of `spec`: a [`ClassificationReport`] for class targets, a
+    /// [`RegressionReport`] for values.
+    ///
+    /// # Errors
+    /// [`Error::Metric`] when the predictions and targets are of different
+    /// tasks or do not fit together.
+    pub fn of(spec: &ModelSpec, predictions: &Predictions, targets: &Targets) -> Result<Self> {
+        match (targets, predictions.probabilities(), predictions.values()) {
+            (Targets::Classes { labels, classes }, Some(probs), _) => Ok(Self::Classification(
+                ClassificationReport::new(labels, probs, classes.len(), &spec.class_names)?,
+            )),
+            (Targets::Values(truth), _, Some(values)) => {
+                let truth: Vec<f64> = truth.iter().map(|&v| f64::from(v)).collect();
+                Ok(Self::Regression(RegressionReport::new(&truth, values)?))
+            }
+            _ => Err(Error::metric(
+                "evaluation",
+                "targets and predictions are of different tasks",
+            )),
+        }
+    }
+
     /// The scalar metrics as `name -> value` (`accuracy`, `f1_macro`,
     /// `roc_auc`, `log_loss`, `ece`, `brier`, `rmse`, `mae`, `r2`, ...),
     /// for run comparison; undefined metrics are left out.

@@ -13,10 +13,13 @@
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, TensorData, activation};
+use kiln_core::Batch;
+use kiln_transform::FittedPipeline;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::Backend;
 use crate::data::{Dataset, Features, Targets};
+use crate::metrics::Evaluation;
 use crate::rng::Rng;
 use crate::{Error, Result};
 
@@ -107,6 +110,68 @@ pub struct ModelSpec {
     /// Class names in index order (empty for regression or when unnamed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub class_names: Vec<String>,
+    /// Regression only: the map from the network's output to the target's
+    /// units. The trainer fits it on the training split (see
+    /// [`Hyperparameters::standardize_target`](crate::Hyperparameters::standardize_target)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_scale: Option<TargetScale>,
+}
+
+/// How a regression model's raw output maps to the target's units:
+/// `value = output * std + mean`.
+///
+/// Training on standardised targets lets one learning rate and one
+/// initialisation work whatever the target's scale (prices in dollars,
+/// masses in grams); predictions come back in the target's units.
+///
+/// ```
+/// use kiln_train::model::TargetScale;
+/// let s = TargetScale::fit(&[1.0, 2.0, 3.0, 4.0]);
+/// assert_eq!(s.mean, 2.5);
+/// assert!((s.std - 1.25f64.sqrt()).abs() < 1e-12);
+/// assert_eq!(s.to_value(s.to_output(3.0)), 3.0);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TargetScale {
+    /// The mean of the training targets.
+    pub mean: f64,
+    /// Their population standard deviation (1 when they are constant).
+    pub std: f64,
+}
+
+impl TargetScale {
+    /// A scale with this mean and standard deviation.
+    #[must_use]
+    pub fn new(mean: f64, std: f64) -> Self {
+        Self { mean, std }
+    }
+
+    /// The mean and population standard deviation of `values` (mean 0 for
+    /// no values; standard deviation 1 when they are constant).
+    #[must_use]
+    pub fn fit(values: &[f32]) -> Self {
+        if values.is_empty() {
+            return Self::new(0.0, 1.0);
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+        let var = values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+        let std = var.sqrt();
+        Self::new(mean, if std > 0.0 && std.is_finite() { std } else { 1.0 })
+    }
+
+    /// A target value in the network's output units.
+    #[must_use]
+    pub fn to_output(&self, value: f64) -> f64 {
+        (value - self.mean) / self.std
+    }
+
+    /// A network output in the target's units.
+    #[must_use]
+    pub fn to_value(&self, output: f64) -> f64 {
+        output * self.std + self.mean
+    }
 }
 
 impl ModelSpec {
@@ -118,6 +183,7 @@ impl ModelSpec {
             activation: Activation::default(),
             dropout: 0.0,
             class_names: Vec::new(),
+            target_scale: None,
         }
     }
 
@@ -187,6 +253,25 @@ impl ModelSpec {
     {
         self.class_names = names.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// Sets the map from the network's output to the target's units
+    /// (regression only; the trainer fits it unless told not to).
+    #[must_use]
+    pub fn with_target_scale(mut self, scale: TargetScale) -> Self {
+        self.target_scale = Some(scale);
+        self
+    }
+
+    /// Targets in the network's output units (regression values through
+    /// [`ModelSpec::target_scale`]; classes unchanged).
+    pub(crate) fn output_targets<'a>(&self, targets: &'a Targets) -> std::borrow::Cow<'a, Targets> {
+        match (targets, self.target_scale) {
+            (Targets::Values(values), Some(scale)) => std::borrow::Cow::Owned(Targets::Values(
+                values.iter().map(|&v| scale.to_output(f64::from(v)) as f32).collect(),
+            )),
+            _ => std::borrow::Cow::Borrowed(targets),
+        }
     }
 
     /// A short name for the model family: `linear_regression`,
@@ -266,6 +351,20 @@ impl ModelSpec {
                 return bad(format!("{} class names for {n} classes", self.class_names.len()));
             }
             _ => {}
+        }
+        match (self.target_scale, self.task) {
+            (None, _) => {}
+            (Some(_), Task::Binary | Task::Multiclass { .. }) => {
+                return bad("a classifier has no target scale".into());
+            }
+            (Some(s), Task::Regression) => {
+                if !(s.mean.is_finite() && s.std.is_finite() && s.std > 0.0) {
+                    return bad(format!(
+                        "target scale mean {} / std {}: need a finite mean and a finite std > 0",
+                        s.mean, s.std
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -418,6 +517,20 @@ impl Predictions {
         Ok(Self { task, rows, values })
     }
 
+    /// The predictions of the model `spec` from its raw outputs: as
+    /// [`Predictions::from_logits`], with regression values mapped to the
+    /// target's units through [`ModelSpec::target_scale`].
+    ///
+    /// # Errors
+    /// As [`Predictions::from_logits`].
+    pub fn from_outputs(spec: &ModelSpec, logits: &[f32], rows: usize) -> Result<Self> {
+        let mut p = Self::from_logits(spec.task, logits, rows)?;
+        if let (Task::Regression, Some(scale)) = (spec.task, spec.target_scale) {
+            p.values.iter_mut().for_each(|v| *v = scale.to_value(*v));
+        }
+        Ok(p)
+    }
+
     /// The task these predictions are for.
     #[must_use]
     pub fn task(&self) -> Task {
@@ -510,7 +623,8 @@ pub fn logits(net: &TabularNet, spec: &ModelSpec, features: &Features) -> Result
     Ok(out)
 }
 
-/// Runs `net` on `features` and applies the task's head (sigmoid, softmax).
+/// Runs `net` on `features` and applies the task's head (sigmoid, softmax;
+/// the target scale for regression).
 ///
 /// ```
 /// use kiln_train::{Features, ModelSpec, TabularNet, model::infer};
@@ -528,7 +642,7 @@ pub fn logits(net: &TabularNet, spec: &ModelSpec, features: &Features) -> Result
 /// As [`logits`].
 pub fn infer(net: &TabularNet, spec: &ModelSpec, features: &Features) -> Result<Predictions> {
     let raw = logits(net, spec, features)?;
-    Predictions::from_logits(spec.task, &raw, features.rows())
+    Predictions::from_outputs(spec, &raw, features.rows())
 }
 
 /// Reads a float tensor back to the host as `f32`.
@@ -608,6 +722,66 @@ impl TrainedModel {
     /// holds a non-finite value; otherwise as [`infer`].
     pub fn predict_slice(&self, data: &[f32], rows: usize) -> Result<Predictions> {
         self.predict(&Features::from_slice(data, rows, self.spec.n_inputs)?)
+    }
+
+    /// Every metric of the model on `data` (its targets encoded as the
+    /// model's: see [`Dataset::for_model`]).
+    ///
+    /// # Errors
+    /// As [`infer`]; [`Error::Metric`] when the targets do not fit the
+    /// model's task or classes.
+    pub fn evaluate(&self, data: &Dataset) -> Result<Evaluation> {
+        Evaluation::of(&self.spec, &self.predict(data.features())?, data.targets())
+    }
+
+    /// Every metric of the model on a labelled batch, through the fitted
+    /// `pipeline` it was trained with: [`Dataset::for_model`], then
+    /// [`TrainedModel::evaluate`].
+    ///
+    /// # Errors
+    /// As [`Dataset::for_model`] and [`TrainedModel::evaluate`].
+    pub fn evaluate_batch(&self, pipeline: &FittedPipeline, batch: &Batch) -> Result<Evaluation> {
+        self.evaluate(&Dataset::for_model(pipeline, batch, &self.spec)?)
+    }
+
+    /// The class names, in index order (empty for regression).
+    #[must_use]
+    pub fn class_names(&self) -> &[String] {
+        &self.spec.class_names
+    }
+
+    /// The name of the most probable class of every row of `predictions`.
+    ///
+    /// ```
+    /// use kiln_train::{Backend, ModelSpec, TabularNet, TrainedModel};
+    /// let spec = ModelSpec::softmax_regression(2, 3).with_class_names(["Adelie", "Chinstrap", "Gentoo"]);
+    /// let net = TabularNet::init(&spec, 3, &Backend::Flex.device()?)?;
+    /// let model = TrainedModel::new(spec, net, Backend::Flex)?;
+    /// let p = model.predict_slice(&[0.5, -1.0, 2.0, 0.0], 2)?;
+    /// let labels = model.predicted_labels(&p)?;
+    /// assert_eq!(labels.len(), 2);
+    /// assert!(labels.iter().all(|l| model.class_names().iter().any(|c| c == l)));
+    /// # Ok::<(), kiln_train::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidModelSpec`] for a regression model or one without
+    /// class names; [`Error::InvalidData`] for predictions of another task.
+    pub fn predicted_labels<'a>(&'a self, predictions: &Predictions) -> Result<Vec<&'a str>> {
+        if self.spec.task.n_classes().is_none() || self.spec.class_names.is_empty() {
+            return Err(Error::InvalidModelSpec(format!(
+                "a {} has no class names to map predictions to",
+                self.spec.family()
+            )));
+        }
+        if predictions.task() != self.spec.task {
+            return Err(Error::InvalidData("the predictions are not this model's".into()));
+        }
+        Ok(predictions
+            .classes()
+            .into_iter()
+            .map(|c| self.spec.class_names[c].as_str())
+            .collect())
     }
 
     /// A copy of the model on another backend.

@@ -110,6 +110,17 @@ pub struct DataInfo {
     pub train_rows: usize,
     /// Rows held out for validation.
     pub validation_rows: usize,
+    /// The label feature, when the data was read from a batch
+    /// ([`Dataset::from_batch`](crate::Dataset::from_batch)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The name of every feature column (the fitted pipeline's outputs),
+    /// when known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_names: Vec<String>,
+    /// Rows of the batch dropped because their label was missing.
+    #[serde(default)]
+    pub null_label_rows: usize,
 }
 
 /// Versions of the software that trained the model.
@@ -243,9 +254,26 @@ pub struct RunRecord {
     /// Full evaluation on the validation split, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation_evaluation: Option<Evaluation>,
+    /// Evaluation on held-out test rows, when the caller adds one
+    /// ([`RunRecord::set_test_evaluation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_evaluation: Option<Evaluation>,
 }
 
 impl RunRecord {
+    /// Adds the evaluation on held-out test rows (e.g.
+    /// [`TrainedModel::evaluate_batch`](crate::TrainedModel::evaluate_batch)
+    /// on the rows the trainer never saw), with its scalar metrics under
+    /// `test.` in [`RunRecord::metrics`] so that run comparisons show them.
+    /// Call it before storing the record.
+    pub fn set_test_evaluation(&mut self, evaluation: Evaluation) {
+        self.metrics.retain(|name, _| !name.starts_with("test."));
+        for (name, value) in evaluation.scalars() {
+            self.metrics.insert(format!("test.{name}"), value);
+        }
+        self.test_evaluation = Some(evaluation);
+    }
+
     /// Pretty-printed JSON.
     #[must_use]
     pub fn to_json(&self) -> String {
@@ -494,6 +522,8 @@ fn settings(r: &RunRecord) -> BTreeMap<String, serde_json::Value> {
             "matrix_sha256": r.data.matrix_sha256,
             "train_rows": r.data.train_rows,
             "validation_rows": r.data.validation_rows,
+            "label": r.data.label,
+            "null_label_rows": r.data.null_label_rows,
         },
         "schema_digest": r.schema_digest,
         "pipeline_digest": r.pipeline_digest,

@@ -26,13 +26,15 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
+use kiln_core::Batch;
+use kiln_transform::FittedPipeline;
 
 use crate::backend::Backend;
 use crate::config::{Hyperparameters, LossSpec, LrSchedule, OptimizerSpec};
 use crate::data::{Dataset, Targets};
 use crate::loss::{TargetTensor, burn_loss, host_loss};
-use crate::metrics::{ClassificationReport, Evaluation, RegressionReport};
-use crate::model::{self, ModelSpec, Predictions, TabularNet, TrainedModel};
+use crate::metrics::Evaluation;
+use crate::model::{self, ModelSpec, Predictions, TabularNet, TargetScale, Task, TrainedModel};
 use crate::rng::Rng;
 use crate::run::{
     DataInfo, EpochMetrics, HostInfo, RUN_FORMAT, RunContext, RunRecord, RunStore, Versions, new_run_id, rfc3339,
@@ -203,6 +205,11 @@ impl Trainer {
         if spec.class_names.is_empty() {
             spec.class_names = data.targets().class_names().unwrap_or_default().to_vec();
         }
+        if let (Task::Regression, true, Targets::Values(values)) =
+            (spec.task, self.hyper.standardize_target, train.targets())
+        {
+            spec.target_scale = Some(TargetScale::fit(values));
+        }
 
         let run = self.train_loop(&spec, &loss, &train, val.as_ref(), &device)?;
 
@@ -219,6 +226,7 @@ impl Trainer {
             }
         }
         let ended = SystemTime::now();
+        let provenance = data.provenance();
         let record = RunRecord {
             format: RUN_FORMAT.to_owned(),
             run_id: new_run_id(started, self.hyper.seed),
@@ -235,9 +243,12 @@ impl Trainer {
                 cols: data.features().cols(),
                 train_rows: train.len(),
                 validation_rows: val.as_ref().map_or(0, Dataset::len),
+                label: provenance.map(|p| p.label.clone()),
+                feature_names: provenance.map(|p| p.feature_names.clone()).unwrap_or_default(),
+                null_label_rows: provenance.map_or(0, |p| p.null_label_rows),
             },
-            schema_digest: self.context.schema_digest,
-            pipeline_digest: self.context.pipeline_digest,
+            schema_digest: self.context.schema_digest.or(provenance.map(|p| p.schema_digest)),
+            pipeline_digest: self.context.pipeline_digest.or(provenance.map(|p| p.pipeline_digest)),
             model: spec,
             hyperparameters: Hyperparameters {
                 loss: Some(loss.clone()),
@@ -254,6 +265,7 @@ impl Trainer {
             metrics,
             train_evaluation: train_eval.1,
             validation_evaluation: val_eval.map(|(_, e)| e),
+            test_evaluation: None,
         };
         if let Some(store) = &self.store {
             let path = store.save(&record)?;
@@ -267,6 +279,23 @@ impl Trainer {
             "training finished"
         );
         Ok(TrainOutcome { model, record })
+    }
+
+    /// Reads the training data from `batch` with
+    /// [`Dataset::from_batch`] (features through `pipeline`, targets from the
+    /// schema's label, rows without a label dropped) and trains on it. The
+    /// run record names the batch's schema digest, the pipeline's digest,
+    /// the label, the feature names and the dropped rows.
+    ///
+    /// The spec must fit the data: `n_inputs` is `pipeline.n_outputs()`,
+    /// and the classes are the label's (build the spec with
+    /// [`ModelSpec::for_dataset`] on [`Dataset::from_batch`] when they are
+    /// not known in advance, and call [`Trainer::fit`]).
+    ///
+    /// # Errors
+    /// As [`Dataset::from_batch`] and [`Trainer::fit`].
+    pub fn fit_batch(&self, pipeline: &FittedPipeline, batch: &Batch) -> Result<TrainOutcome> {
+        self.fit(&Dataset::from_batch(pipeline, batch)?)
     }
 
     fn train_loop(
@@ -286,6 +315,7 @@ impl Trainer {
         let mut dropout_rng = Rng::stream(h.seed, STREAM_DROPOUT);
         let cols = spec.n_inputs;
         let mut order: Vec<usize> = (0..train.len()).collect();
+        let train_targets = spec.output_targets(train.targets());
 
         let bar = progress_bar(self.progress, h.epochs);
         let mut history = Vec::with_capacity(h.epochs);
@@ -308,7 +338,7 @@ impl Trainer {
                 );
                 let masks = dropout_masks(spec, rows, &mut dropout_rng, &ad_device);
                 let logits = net.forward_masked(x, &masks);
-                let targets = TargetTensor::gather(train.targets(), batch, &ad_device);
+                let targets = TargetTensor::gather(&train_targets, batch, &ad_device);
                 let batch_loss = burn_loss(loss, spec.task, logits, targets, &ad_device);
                 let value = model::read_f32(batch_loss.clone(), device)?
                     .first()
@@ -507,33 +537,13 @@ fn split(data: &Dataset, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
 /// Loss and metrics of a network (any mode) on `data`.
 fn evaluate_net(net: &TabularNet, spec: &ModelSpec, loss: &LossSpec, data: &Dataset) -> Result<(f64, Evaluation)> {
     let logits = model::logits(net, spec, data.features())?;
-    let loss_value = host_loss(loss, spec.task, &logits, data.targets());
-    let predictions = Predictions::from_logits(spec.task, &logits, data.len())?;
-    Ok((loss_value, evaluation(spec, &predictions, data.targets())?))
+    let loss_value = host_loss(loss, spec.task, &logits, &spec.output_targets(data.targets()));
+    let predictions = Predictions::from_outputs(spec, &logits, data.len())?;
+    Ok((loss_value, Evaluation::of(spec, &predictions, data.targets())?))
 }
 
 fn evaluate(model: &TrainedModel, loss: &LossSpec, data: &Dataset) -> Result<(f64, Evaluation)> {
     evaluate_net(model.net(), model.spec(), loss, data)
-}
-
-/// Metrics of `predictions` against `targets`.
-///
-/// # Errors
-/// [`Error::Metric`] when the predictions and targets do not fit together.
-pub fn evaluation(spec: &ModelSpec, predictions: &Predictions, targets: &Targets) -> Result<Evaluation> {
-    match (targets, predictions.probabilities(), predictions.values()) {
-        (Targets::Classes { labels, classes }, Some(probs), _) => Ok(Evaluation::Classification(
-            ClassificationReport::new(labels, probs, classes.len(), &spec.class_names)?,
-        )),
-        (Targets::Values(truth), _, Some(values)) => {
-            let truth: Vec<f64> = truth.iter().map(|&v| f64::from(v)).collect();
-            Ok(Evaluation::Regression(RegressionReport::new(&truth, values)?))
-        }
-        _ => Err(Error::metric(
-            "evaluation",
-            "targets and predictions are of different tasks",
-        )),
-    }
 }
 
 #[cfg(test)]
@@ -615,6 +625,37 @@ mod tests {
             Trainer::new(spec, Hyperparameters::default()).fit(&empty),
             Err(Error::EmptyData(_))
         ));
+    }
+
+    #[test]
+    fn regression_targets_are_standardised_and_predictions_come_back_in_their_units() {
+        // Prices in the thousands: without standardised targets, Adam at 0.05
+        // would need tens of thousands of steps to move the bias there.
+        let xs: Vec<f32> = (0..200).map(|i| (i % 40) as f32 / 10.0 - 2.0).collect();
+        let ys: Vec<f32> = xs.iter().map(|x| 5000.0 + 3000.0 * x).collect();
+        let data = Dataset::new(Features::new(xs, 200, 1).unwrap(), Targets::values(ys).unwrap()).unwrap();
+        let h = Hyperparameters::default().with_epochs(40).with_learning_rate(0.05);
+        let fit = |h: Hyperparameters| {
+            Trainer::new(ModelSpec::linear_regression(1), h)
+                .with_progress(false)
+                .with_context(RunContext::new().without_git())
+                .fit(&data)
+                .unwrap()
+        };
+        let out = fit(h.clone());
+        let scale = out.model.spec().target_scale.unwrap();
+        assert!(
+            (scale.mean - 5000.0).abs() < 200.0 && (scale.std - 3400.0).abs() < 300.0,
+            "{scale:?}"
+        );
+        assert!(out.record.metrics["validation.r2"] > 0.999, "{:?}", out.record.metrics);
+        let p = out.model.predict_slice(&[1.0], 1).unwrap();
+        assert!((p.values().unwrap()[0] - 8000.0).abs() < 50.0, "{p:?}");
+        assert_eq!(out.record.model, *out.model.spec());
+
+        let raw = fit(h.with_standardize_target(false));
+        assert_eq!(raw.model.spec().target_scale, None);
+        assert!(raw.record.metrics["validation.r2"] < 0.5, "{:?}", raw.record.metrics);
     }
 
     #[test]

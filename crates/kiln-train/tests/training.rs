@@ -9,13 +9,14 @@
 
 mod common;
 
-use kiln_core::Digest;
+use kiln_core::{CsvReader, Digest, InferOptions, Schema};
 use kiln_train::metrics::{Evaluation, SliceReport};
 use kiln_train::run::{RunContext, RunStore};
 use kiln_train::{
     Activation, Backend, EarlyStopping, Hyperparameters, LossSpec, LrSchedule, ModelSpec, OptimizerSpec, Task,
     TrainedModel, Trainer,
 };
+use kiln_transform::Pipeline;
 
 fn quiet() -> RunContext {
     RunContext::new().without_git()
@@ -345,6 +346,65 @@ fn slices_by_island(backend: Backend) {
     assert_eq!(t.per_class[0].scores.support as usize, report.slices[2].rows);
 }
 
+/// The pipeline-aware path: a labelled batch through a fitted pipeline,
+/// rows without a label dropped and counted, the held-out rows evaluated
+/// through the same pipeline, and all of it in the run record.
+fn fit_batch_records_where_the_data_came_from(backend: Backend) {
+    let path = common::penguins_path();
+    let schema = Schema::infer_csv(&path, &InferOptions::default().with_label("sex")).unwrap();
+    let batch = CsvReader::new(schema.clone()).read_path(&path).unwrap();
+    let (train, test) = (batch.slice(0..300).unwrap(), batch.slice(300..344).unwrap());
+    let pipeline = Pipeline::auto(&schema).fit(&train).unwrap();
+    let spec = ModelSpec::logistic_regression(pipeline.n_outputs());
+    let h = Hyperparameters::default().with_epochs(60).with_learning_rate(0.05);
+    let store_dir = tempfile::tempdir().unwrap();
+    let out = Trainer::new(spec, h)
+        .with_backend(backend)
+        .with_progress(false)
+        .with_context(quiet())
+        .fit_batch(&pipeline, &train)
+        .unwrap();
+    let nulls = (0..300)
+        .filter(|&r| train.column_by_name("sex").unwrap().is_null(r))
+        .count();
+    assert!(nulls > 0);
+    let mut record = out.record;
+    assert_eq!(record.data.label.as_deref(), Some("sex"));
+    assert_eq!(record.data.null_label_rows, nulls);
+    assert_eq!(record.data.rows, 300 - nulls);
+    assert_eq!(record.data.feature_names, pipeline.output_names());
+    assert_eq!(record.schema_digest, Some(schema.digest()));
+    assert_eq!(record.pipeline_digest, Some(pipeline.digest()));
+    assert_eq!(out.model.class_names(), ["female", "male"]);
+    assert!(record.metrics["validation.accuracy"] > 0.8, "{:?}", record.metrics);
+
+    let evaluation = out.model.evaluate_batch(&pipeline, &test).unwrap();
+    let Evaluation::Classification(r) = &evaluation else {
+        panic!("classification")
+    };
+    let labelled = (0..test.num_rows())
+        .filter(|&r| !test.column_by_name("sex").unwrap().is_null(r))
+        .count();
+    assert_eq!(r.rows, labelled);
+    let x = pipeline.transform_batch(&test).unwrap();
+    let p = out.model.predict_slice(&x.data, x.rows).unwrap();
+    assert!(
+        out.model
+            .predicted_labels(&p)
+            .unwrap()
+            .iter()
+            .all(|l| ["female", "male"].contains(l))
+    );
+
+    record.set_test_evaluation(evaluation.clone());
+    assert_eq!(record.metrics["test.accuracy"], r.accuracy);
+    let store = RunStore::open(store_dir.path()).unwrap();
+    store.save(&record).unwrap();
+    let back = store.load(&record.run_id).unwrap();
+    assert_eq!(back, record);
+    assert_eq!(back.test_evaluation, Some(evaluation));
+}
+
 macro_rules! backend_tests {
     ($($name:ident),* $(,)?) => {
         #[cfg(feature = "flex")]
@@ -373,6 +433,7 @@ backend_tests!(
     record_store_and_compare,
     safetensors_round_trip_of_a_trained_model,
     slices_by_island,
+    fit_batch_records_where_the_data_came_from,
 );
 
 /// Largest absolute difference between two models' weights.

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::category::{Category, CategoryIndex};
+use crate::columnar;
 use crate::hash::Murmur3;
 use crate::kernel::{
     At, BinsLane, ColumnsRow, Expander, Fault, HashPlan, LaneOp, LanePlan, MAX_HASH_INPUTS, OneHotLane, OrdinalLane,
@@ -21,7 +22,7 @@ use crate::{Error, Result};
 pub const PIPELINE_FORMAT: &str = "kiln.pipeline/v1";
 
 /// Rows per parallel chunk of the batch path.
-const CHUNK_ROWS: usize = 1024;
+const CHUNK_ROWS: usize = columnar::FAST_ROWS;
 /// Below this many rows the batch path stays on the calling thread.
 const PARALLEL_MIN_ROWS: usize = 4096;
 
@@ -865,9 +866,12 @@ impl FittedPipeline {
 
     /// Transforms a batch into `out` (`rows * n_outputs()` long, row-major).
     ///
-    /// Every value goes through the same kernel as
-    /// [`transform_record_into`](Self::transform_record_into); large batches
-    /// are split into chunks of rows processed in parallel (rayon). Errors
+    /// Every value goes through the same kernel functions as
+    /// [`transform_record_into`](Self::transform_record_into), applied step
+    /// by step and column at a time over the typed columns (common steps:
+    /// imputers, scalers, one-hot and ordinal encoders; others row by row);
+    /// large batches are split into chunks of rows processed in parallel
+    /// (rayon). Errors
     /// name the first failing row. Columns may be of another type of the
     /// same family than fitted (`float32`/`float64`/`int64` for numeric
     /// features, `categorical`/`string`); values are read as the fitted type.
@@ -889,6 +893,10 @@ impl FittedPipeline {
         }
         let _span = tracing::debug_span!("transform_batch", rows, outputs = n).entered();
         let run_chunk = |first_row: usize, chunk: &mut [T]| -> Result<()> {
+            if columnar::run_chunk(&self.plan, cols, first_row, chunk).is_ok() {
+                return Ok(());
+            }
+            // The fast lane gave up: the per-row kernel names the first fault.
             for (k, o) in chunk.chunks_mut(n).enumerate() {
                 let row = first_row + k;
                 let src = ColumnsRow { cols, row };

@@ -220,6 +220,34 @@ pub(crate) enum LaneOp {
     },
 }
 
+/// Standard and robust scalers: `(x - sub) / div`.
+#[inline(always)]
+pub(crate) fn sub_div(x: f64, sub: f64, div: f64) -> f64 {
+    (x - sub) / div
+}
+
+/// Min-max scaler: `x * mul + add`, then clipped to `clip`.
+#[inline(always)]
+pub(crate) fn mul_add(x: f64, mul: f64, add: f64, clip: Option<(f64, f64)>) -> f64 {
+    let y = x * mul + add;
+    match clip {
+        Some((lo, hi)) => y.max(lo).min(hi),
+        None => y,
+    }
+}
+
+/// `ln(1 + x)`.
+#[inline(always)]
+pub(crate) fn log1p(x: f64) -> f64 {
+    x.ln_1p()
+}
+
+/// Clipping: `min(max(x, lo), hi)`.
+#[inline(always)]
+pub(crate) fn clip(x: f64, lo: f64, hi: f64) -> f64 {
+    x.max(lo).min(hi)
+}
+
 #[inline(always)]
 fn num_op(c: &mut Cell<'_>, f: impl FnOnce(f64) -> f64) -> Result<(), Fault> {
     let x = match *c {
@@ -260,16 +288,10 @@ pub(crate) fn walk<'a, K: Sink<'a>>(
                     *c = Cell::from_value(value);
                 }
             }
-            LaneOp::SubDiv { sub, div } => num_op(c, |x| (x - sub) / div)?,
-            LaneOp::MulAdd { mul, add, clip } => num_op(c, |x| {
-                let y = x * mul + add;
-                match clip {
-                    Some((lo, hi)) => y.max(*lo).min(*hi),
-                    None => y,
-                }
-            })?,
-            LaneOp::Log1p => num_op(c, f64::ln_1p)?,
-            LaneOp::Clip { lo, hi } => num_op(c, |x| x.max(*lo).min(*hi))?,
+            LaneOp::SubDiv { sub, div } => num_op(c, |x| sub_div(x, *sub, *div))?,
+            LaneOp::MulAdd { mul, add, clip } => num_op(c, |x| mul_add(x, *mul, *add, *clip))?,
+            LaneOp::Log1p => num_op(c, log1p)?,
+            LaneOp::Clip { lo, hi } => num_op(c, |x| clip(x, *lo, *hi))?,
         }
     }
     Ok(())
@@ -426,7 +448,7 @@ impl OneHotLane {
 
     /// The hot column, `None` for all zeros.
     #[inline]
-    fn hot(&self, c: Cell<'_>, slot: usize) -> Result<Option<usize>, Fault> {
+    pub(crate) fn hot(&self, c: Cell<'_>, slot: usize) -> Result<Option<usize>, Fault> {
         let key = c.key().ok_or(Fault::Internal("one-hot of a non-categorical value"))?;
         if let Some(i) = self.categories.find(key) {
             return Ok(Some(i));
@@ -454,7 +476,7 @@ pub(crate) struct OrdinalLane {
 impl OrdinalLane {
     #[inline]
     #[allow(clippy::cast_precision_loss)]
-    fn code<'a>(&self, c: Cell<'a>, slot: usize) -> Result<Cell<'a>, Fault> {
+    pub(crate) fn code<'a>(&self, c: Cell<'a>, slot: usize) -> Result<Cell<'a>, Fault> {
         if c.is_null() {
             return Ok(self.missing.map_or(Cell::Null, Cell::Num));
         }

@@ -180,6 +180,7 @@
 #[cfg(feature = "arrow")]
 mod arrow;
 mod category;
+mod columnar;
 mod error;
 mod fit;
 mod fitted;

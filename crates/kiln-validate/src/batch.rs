@@ -6,7 +6,8 @@
 //! value with [`Compiled::check`], the same verdicts the record path uses,
 //! which keeps the batch and record paths in agreement by construction.
 
-use kiln_core::{Batch, Bitmap, Column, ColumnData, DType, StringColumn};
+use kiln_core::csv::BadCell;
+use kiln_core::{Batch, Bitmap, Column, ColumnData, DType, StringColumn, ValueRef};
 
 use crate::compiled::Compiled;
 use crate::config::Unexpected;
@@ -47,11 +48,7 @@ impl RowFlags {
     }
 
     fn finish(self) -> (u64, Bitmap) {
-        let violated = self
-            .violated
-            .iter()
-            .map(|b| u64::from(b.count_ones()))
-            .sum();
+        let violated = self.violated.iter().map(|b| u64::from(b.count_ones())).sum();
         let rejected = Bitmap::from_bytes(self.rejected, self.rows)
             .unwrap_or_else(|_| unreachable!("the flags hold one bit per row"));
         (violated, rejected)
@@ -94,6 +91,12 @@ impl Validator {
     /// [`validate_records`](Self::validate_records) of `batch.to_records()`.
     #[must_use]
     pub fn validate_batch_at(&self, batch: &Batch, first_row: u64) -> BatchOutcome {
+        self.check_batch(batch, first_row, None)
+    }
+
+    /// The batch path, for a batch alone or for one read from CSV (then
+    /// `csv` says what the file holds beyond the batch's values).
+    pub(crate) fn check_batch(&self, batch: &Batch, first_row: u64, csv: Option<&CsvFacts<'_>>) -> BatchOutcome {
         let rows = batch.num_rows();
         let _span = tracing::debug_span!("validate_batch", rows, first_row).entered();
         let mut report = self.empty_report();
@@ -101,13 +104,27 @@ impl Validator {
         let mut flags = RowFlags::new(rows);
         let theirs = batch.schema();
         let same = *theirs == self.schema;
+        let bad_cells = csv.map_or(&[][..], |c| c.bad_cells);
+        // The bad cells of each column of the batch, by row.
+        let mut bad_by_column: Vec<Vec<&BadCell>> = Vec::new();
+        if !bad_cells.is_empty() {
+            bad_by_column.resize_with(theirs.len(), Vec::new);
+            for b in bad_cells {
+                if let Some(v) = bad_by_column.get_mut(b.feature) {
+                    v.push(b);
+                }
+            }
+        }
         for (i, (f, r)) in self.features.iter().zip(report.features_mut()).enumerate() {
-            let column = if same {
-                batch.column(i).map(|c| (f.dtype, c))
+            let absent = csv.is_some_and(|c| c.absent.get(i).copied().unwrap_or(false));
+            let column = if absent {
+                None
+            } else if same {
+                batch.column(i).map(|c| (i, f.dtype, c))
             } else {
                 theirs
                     .index_of(&f.name)
-                    .and_then(|j| Some((theirs.features()[j].dtype, batch.column(j)?)))
+                    .and_then(|j| Some((j, theirs.features()[j].dtype, batch.column(j)?)))
             };
             let ctx = Ctx {
                 f,
@@ -116,33 +133,51 @@ impl Validator {
                 rows,
             };
             match column {
-                Some((dtype, c)) => match (dtype == f.dtype).then(|| clean(f, c)).flatten() {
-                    Some(s) => r.add_clean(rows as u64, s.nulls, s.min, s.max),
-                    None => ctx.each_value(c, r, &mut flags),
-                },
+                Some((j, dtype, c)) => {
+                    let bad = bad_by_column.get(j).map_or(&[][..], Vec::as_slice);
+                    match (bad.is_empty() && dtype == f.dtype).then(|| clean(f, c)).flatten() {
+                        Some(s) => r.add_clean(rows as u64, s.nulls, s.min, s.max),
+                        None => ctx.each_value(c, bad, r, &mut flags),
+                    }
+                }
                 None => ctx.absent(r, &mut flags),
             }
         }
         let unexpected = self.config.unexpected;
-        if unexpected != Unexpected::Ignore && !same && rows > 0 {
-            for extra in theirs
-                .features()
-                .iter()
-                .filter(|e| self.schema.index_of(&e.name).is_none())
-            {
-                report.add_unexpected(&extra.name, rows as u64);
+        if unexpected != Unexpected::Ignore && rows > 0 {
+            let mut extra = |name: &str| {
+                report.add_unexpected(name, rows as u64);
                 flags.mark_all(unexpected == Unexpected::Reject);
+            };
+            match csv {
+                // Columns of the reader's schema that the validator does
+                // not declare are known, so not unexpected.
+                Some(c) => c.unexpected.iter().for_each(|name| extra(name)),
+                None if !same => theirs
+                    .features()
+                    .iter()
+                    .filter(|e| self.schema.index_of(&e.name).is_none())
+                    .for_each(|e| extra(&e.name)),
+                None => {}
             }
         }
         let (violated, rejected) = flags.finish();
         report.add_rows(rows as u64, violated, rejected.count_ones() as u64);
-        tracing::debug!(
-            violated,
-            rejected = rejected.count_ones(),
-            "batch validated"
-        );
+        tracing::debug!(violated, rejected = rejected.count_ones(), "batch validated");
         BatchOutcome { report, rejected }
     }
+}
+
+/// What a CSV file held beyond the values of a batch read from it leniently.
+pub(crate) struct CsvFacts<'a> {
+    /// Per feature of the validator: whether the file has no column for it
+    /// (then it is absent, not null, in every row).
+    pub(crate) absent: &'a [bool],
+    /// Header columns that neither the reader's nor the validator's schema declares.
+    pub(crate) unexpected: &'a [String],
+    /// The batch's cells that did not parse; each is checked as the string
+    /// it holds, as in a record.
+    pub(crate) bad_cells: &'a [BadCell],
 }
 
 struct Ctx<'a> {
@@ -153,11 +188,18 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// The slow path: every value through [`Compiled::check`].
-    fn each_value(&self, c: &Column, r: &mut FeatureReport, flags: &mut RowFlags) {
+    /// The slow path: every value through [`Compiled::check`]; a bad cell
+    /// (`bad`, ascending by row) is checked as the string it holds, not as
+    /// the null the batch has in its place.
+    fn each_value(&self, c: &Column, bad: &[&BadCell], r: &mut FeatureReport, flags: &mut RowFlags) {
         let rejects = self.f.policy.rejects();
+        let mut bad = bad.iter().peekable();
         for (row, global) in (0..self.rows).zip(self.first_row..) {
-            let (verdict, num) = self.f.check(c.value(row));
+            let value = match bad.next_if(|b| b.row == row) {
+                Some(b) => ValueRef::Str(&b.text),
+                None => c.value(row),
+            };
+            let (verdict, num) = self.f.check(value);
             if r.observe(verdict, num, global, self.limit).is_some() {
                 flags.mark(row, rejects);
             }

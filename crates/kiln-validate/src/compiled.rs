@@ -24,11 +24,58 @@ pub(crate) enum Verdict {
     Violation(ViolationKind),
 }
 
+/// A string's length and a word of its bytes, for comparing short strings
+/// (feature names, categories) without a call to `memcmp`.
+///
+/// For strings of up to 8 bytes, equal keys mean equal strings: the word
+/// holds the first and last 4 bytes (overlapping below 8), or bytes 0,
+/// `len / 2` and `len - 1` below 4, which together cover every byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ShortKey {
+    len: usize,
+    word: u64,
+}
+
+impl ShortKey {
+    /// The longest string that the key alone identifies.
+    const MAX: usize = 8;
+
+    #[inline]
+    pub(crate) fn of(s: &str) -> Self {
+        let b = s.as_bytes();
+        let word = match (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+            (Some(head), Some(tail)) => {
+                u64::from(u32::from_le_bytes(*head)) | (u64::from(u32::from_le_bytes(*tail)) << 32)
+            }
+            _ => match (b.first(), b.get(b.len() / 2), b.last()) {
+                (Some(&x), Some(&y), Some(&z)) => u64::from(x) | (u64::from(y) << 8) | (u64::from(z) << 16),
+                _ => 0,
+            },
+        };
+        Self { len: b.len(), word }
+    }
+
+    /// Whether `s`, whose key this is, equals `other`.
+    #[inline]
+    pub(crate) fn matches(self, s: &str, other: &str) -> bool {
+        if other.len() != self.len {
+            return false;
+        }
+        if self.len <= Self::MAX {
+            Self::of(other).word == self.word
+        } else {
+            s.as_bytes() == other.as_bytes()
+        }
+    }
+}
+
 /// Category lookup: a linear scan for small sets (faster than hashing a
 /// short string), binary search over a sorted copy for larger ones.
 #[derive(Clone, Debug)]
 pub(crate) struct CategorySet {
     declared: Vec<String>,
+    /// The keys of `declared`, for the linear scan.
+    keys: Vec<ShortKey>,
     sorted: Vec<String>,
 }
 
@@ -44,6 +91,7 @@ impl CategorySet {
         sorted.sort_unstable();
         Self {
             declared: declared.to_vec(),
+            keys: declared.iter().map(|c| ShortKey::of(c)).collect(),
             sorted,
         }
     }
@@ -51,7 +99,7 @@ impl CategorySet {
     #[inline]
     pub(crate) fn contains(&self, s: &str) -> bool {
         if self.sorted.is_empty() {
-            self.declared.iter().any(|c| c.as_str() == s)
+            self.keys.iter().zip(&self.declared).any(|(k, c)| k.matches(c, s))
         } else {
             self.sorted.binary_search_by(|c| c.as_str().cmp(s)).is_ok()
         }
@@ -63,17 +111,9 @@ impl CategorySet {
     fn normalize(&self, s: &str) -> Option<&str> {
         let t = s.trim();
         if self.contains(t) {
-            return self
-                .declared
-                .iter()
-                .find(|c| c.as_str() == t)
-                .map(String::as_str);
+            return self.declared.iter().find(|c| c.as_str() == t).map(String::as_str);
         }
-        let lower = |x: &str| {
-            x.chars()
-                .flat_map(char::to_lowercase)
-                .collect::<Vec<char>>()
-        };
+        let lower = |x: &str| x.chars().flat_map(char::to_lowercase).collect::<Vec<char>>();
         let want = lower(t);
         let mut found = self.declared.iter().filter(|c| lower(c) == want);
         match (found.next(), found.next()) {
@@ -87,6 +127,8 @@ impl CategorySet {
 #[derive(Clone, Debug)]
 pub(crate) struct Compiled {
     pub(crate) name: String,
+    /// The key of `name`, for matching record fields.
+    pub(crate) key: ShortKey,
     pub(crate) dtype: DType,
     pub(crate) nullable: bool,
     pub(crate) policy: Policy,
@@ -101,6 +143,7 @@ impl Compiled {
     pub(crate) fn new(f: &Feature, policy: Policy) -> Self {
         Self {
             name: f.name.clone(),
+            key: ShortKey::of(&f.name),
             dtype: f.dtype,
             nullable: f.nullable,
             policy,
@@ -108,6 +151,12 @@ impl Compiled {
             hi: f.max.unwrap_or(f64::INFINITY),
             categories: f.categories.as_deref().map(CategorySet::new),
         }
+    }
+
+    /// Whether this feature is called `name`.
+    #[inline]
+    pub(crate) fn is_named(&self, name: &str) -> bool {
+        self.key.matches(&self.name, name)
     }
 
     pub(crate) fn coerces(&self) -> bool {
@@ -126,7 +175,7 @@ impl Compiled {
 
     /// The verdict for `v`, and the number it stands for (NaN when it is
     /// not numeric) for the report's observed min/max.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check(&self, v: ValueRef<'_>) -> (Verdict, f64) {
         let (verdict, num) = self.check_as_given(v);
         if self.policy != Policy::Coerce || v.is_null() {
@@ -142,7 +191,7 @@ impl Compiled {
     }
 
     /// The check without coercion.
-    #[inline]
+    #[inline(always)]
     fn check_as_given(&self, v: ValueRef<'_>) -> (Verdict, f64) {
         use ValueRef as V;
         let wrong = (Verdict::Violation(ViolationKind::WrongType), f64::NAN);
@@ -174,9 +223,7 @@ impl Compiled {
             (DType::Timestamp, V::Str(s)) => parse_micros(s).map_or(wrong, |i| self.int(i)),
             (DType::Bool, V::Bool(_)) | (DType::String, V::Str(_)) => (Verdict::Valid, f64::NAN),
             (DType::Categorical, V::Str(s)) => match &self.categories {
-                Some(c) if !c.contains(s) => {
-                    (Verdict::Violation(ViolationKind::UnknownCategory), f64::NAN)
-                }
+                Some(c) if !c.contains(s) => (Verdict::Violation(ViolationKind::UnknownCategory), f64::NAN),
                 _ => (Verdict::Valid, f64::NAN),
             },
             _ => wrong,
@@ -241,9 +288,7 @@ impl Compiled {
             ViolationKind::Missing => Rule::Required,
             ViolationKind::Unexpected => Rule::Declared,
             ViolationKind::Null => Rule::NotNullable,
-            ViolationKind::WrongType => Rule::Type {
-                expected: self.dtype,
-            },
+            ViolationKind::WrongType => Rule::Type { expected: self.dtype },
             ViolationKind::BelowMin => Rule::Min(self.lo),
             ViolationKind::AboveMax => Rule::Max(self.hi),
             ViolationKind::UnknownCategory => Rule::Categories,
@@ -252,12 +297,7 @@ impl Compiled {
     }
 
     /// Builds the violation of `kind` for value `v` (`None`: absent).
-    pub(crate) fn violation(
-        &self,
-        kind: ViolationKind,
-        v: Option<ValueRef<'_>>,
-        row: Option<u64>,
-    ) -> Violation {
+    pub(crate) fn violation(&self, kind: ViolationKind, v: Option<ValueRef<'_>>, row: Option<u64>) -> Violation {
         // Report the value the rule was checked against.
         let shown = v.map(|v| {
             if self.coerces() && !v.is_null() {
@@ -266,13 +306,7 @@ impl Compiled {
                 v.to_owned()
             }
         });
-        Violation::new(
-            &self.name,
-            row,
-            shown,
-            self.rule(kind),
-            self.policy.rejects(),
-        )
+        Violation::new(&self.name, row, shown, self.rule(kind), self.policy.rejects())
     }
 
     /// The coerced owned value when coercion changes `v`.
@@ -300,6 +334,24 @@ mod tests {
 
     fn compiled(f: Feature, policy: Policy) -> Compiled {
         Compiled::new(&f, policy)
+    }
+
+    #[test]
+    fn short_keys_match_exactly_the_equal_strings() {
+        // Every string of up to 9 letters over a two-letter alphabet (the
+        // boundaries 3/4 and 8/9 of the key's layout), plus multi-byte text.
+        let mut strings: Vec<String> = (0..=9usize)
+            .flat_map(|len| {
+                (0..1u32 << len).map(move |bits| (0..len).map(|k| if bits >> k & 1 == 1 { 'b' } else { 'a' }).collect())
+            })
+            .collect();
+        strings.extend(["é", "ée", "eé", "日本", "日本語", "Torgersen", "Torgerse", "Torgersén"].map(String::from));
+        for s in &strings {
+            let key = ShortKey::of(s);
+            for t in &strings {
+                assert_eq!(key.matches(s, t), s == t, "{s:?} vs {t:?}");
+            }
+        }
     }
 
     #[test]

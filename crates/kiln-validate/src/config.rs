@@ -167,10 +167,7 @@ impl ValidatorConfig {
     /// The policy of the feature called `feature`.
     #[must_use]
     pub fn policy_for(&self, feature: &str) -> Policy {
-        self.overrides
-            .get(feature)
-            .copied()
-            .unwrap_or(self.default_policy)
+        self.overrides.get(feature).copied().unwrap_or(self.default_policy)
     }
 }
 

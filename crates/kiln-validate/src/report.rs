@@ -76,7 +76,8 @@ impl FeatureReport {
         self.rows
     }
 
-    /// Null or absent values (allowed or not).
+    /// Null or absent values (allowed or not). A CSV cell that does not
+    /// parse as the feature's type is a wrong-type violation, not a null.
     #[must_use]
     pub fn nulls(&self) -> u64 {
         self.nulls
@@ -133,13 +134,7 @@ impl FeatureReport {
 
     /// Records one value's verdict; returns the violation kind, if any.
     #[inline]
-    pub(crate) fn observe(
-        &mut self,
-        verdict: Verdict,
-        num: f64,
-        row: u64,
-        limit: usize,
-    ) -> Option<ViolationKind> {
+    pub(crate) fn observe(&mut self, verdict: Verdict, num: f64, row: u64, limit: usize) -> Option<ViolationKind> {
         self.rows += 1;
         if num.is_finite() {
             self.see_range(num, num);
@@ -282,19 +277,13 @@ impl ValidationReport {
     /// `max_offending_rows` rows per feature. Merging it into another report
     /// of the same features (and a limit at least as large) changes nothing.
     #[must_use]
-    pub fn empty<'a>(
-        features: impl IntoIterator<Item = (&'a str, DType)>,
-        max_offending_rows: usize,
-    ) -> Self {
+    pub fn empty<'a>(features: impl IntoIterator<Item = (&'a str, DType)>, max_offending_rows: usize) -> Self {
         Self {
             rows: 0,
             rows_with_violations: 0,
             rejected_rows: 0,
             max_offending_rows,
-            features: features
-                .into_iter()
-                .map(|(n, d)| FeatureReport::new(n, d))
-                .collect(),
+            features: features.into_iter().map(|(n, d)| FeatureReport::new(n, d)).collect(),
             unexpected: BTreeMap::new(),
             unexpected_other: 0,
         }
@@ -404,8 +393,7 @@ impl ValidationReport {
             format: REPORT_FORMAT.to_owned(),
             report: self,
         };
-        serde_json::to_string_pretty(&doc)
-            .unwrap_or_else(|_| unreachable!("reports always serialize"))
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|_| unreachable!("reports always serialize"))
     }
 
     /// Parses a `kiln.validation-report/v1` JSON document.
@@ -429,10 +417,7 @@ impl ValidationReport {
     /// Counts `n` occurrences of the undeclared field `name`, keeping the
     /// alphabetically first names (which makes merging associative).
     pub(crate) fn add_unexpected(&mut self, name: &str, n: u64) {
-        *self
-            .unexpected
-            .entry(cut(name, MAX_NAME_CHARS))
-            .or_insert(0) += n;
+        *self.unexpected.entry(cut(name, MAX_NAME_CHARS)).or_insert(0) += n;
         while self.unexpected.len() > MAX_UNEXPECTED_NAMES {
             if let Some((_, dropped)) = self.unexpected.pop_last() {
                 self.unexpected_other += dropped;
@@ -493,11 +478,7 @@ mod counts_serde {
 fn number(x: f64) -> String {
     let s = format!("{x:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".to_owned()
-    } else {
-        s.to_owned()
-    }
+    if s == "-0" { "0".to_owned() } else { s.to_owned() }
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -573,11 +554,7 @@ impl fmt::Display for ValidationReport {
             writeln!(f, "unexpected feature {name:?}: {n} rows")?;
         }
         if self.unexpected_other > 0 {
-            writeln!(
-                f,
-                "other unexpected features: {} occurrences",
-                self.unexpected_other
-            )?;
+            writeln!(f, "other unexpected features: {} occurrences", self.unexpected_other)?;
         }
         Ok(())
     }

@@ -178,23 +178,13 @@ pub struct Alert {
 
 impl fmt::Display for Alert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{} {}] {}",
-            self.severity,
-            self.severity.label(),
-            self.message
-        )
+        write!(f, "[{} {}] {}", self.severity, self.severity.label(), self.message)
     }
 }
 
 #[allow(clippy::cast_precision_loss)]
 fn rate(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
 }
 
 impl ValidationReport {
@@ -221,11 +211,7 @@ impl ValidationReport {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn alerts(
-        &self,
-        baseline: Option<&ValidationReport>,
-        thresholds: &AlertThresholds,
-    ) -> Vec<Alert> {
+    pub fn alerts(&self, baseline: Option<&ValidationReport>, thresholds: &AlertThresholds) -> Vec<Alert> {
         let mut alerts = Vec::new();
         for f in self.features() {
             feature_alerts(f, thresholds, &mut alerts);
@@ -252,10 +238,7 @@ impl ValidationReport {
                 name,
                 AlertKind::Violation(ViolationKind::Unexpected),
                 rate(n, self.rows()),
-                format!(
-                    "unexpected feature, not in the schema, in {n} of {} rows",
-                    self.rows()
-                ),
+                format!("unexpected feature, not in the schema, in {n} of {} rows", self.rows()),
             ));
         }
         if self.unexpected_other() > 0 {
@@ -263,15 +246,10 @@ impl ValidationReport {
                 "(other unexpected features)",
                 AlertKind::Violation(ViolationKind::Unexpected),
                 rate(self.unexpected_other(), self.rows()),
-                format!(
-                    "{} more occurrences of unexpected features",
-                    self.unexpected_other()
-                ),
+                format!("{} more occurrences of unexpected features", self.unexpected_other()),
             ));
         }
-        alerts.sort_by(|a, b| {
-            (a.severity, &a.feature, a.kind).cmp(&(b.severity, &b.feature, b.kind))
-        });
+        alerts.sort_by(|a, b| (a.severity, &a.feature, a.kind).cmp(&(b.severity, &b.feature, b.kind)));
         alerts
     }
 }
@@ -296,12 +274,7 @@ fn feature_alerts(f: &FeatureReport, thresholds: &AlertThresholds, out: &mut Vec
             f.name(),
             AlertKind::Coerced,
             r,
-            format!(
-                "{} of {} values coerced ({:.1}%)",
-                f.coerced(),
-                f.rows(),
-                r * 100.0
-            ),
+            format!("{} of {} values coerced ({:.1}%)", f.coerced(), f.rows(), r * 100.0),
         ));
     }
 }

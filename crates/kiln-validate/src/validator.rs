@@ -5,6 +5,7 @@ use std::path::Path;
 
 use kiln_core::{Bitmap, CsvReader, Record, Schema, ValueRef};
 
+use crate::batch::CsvFacts;
 use crate::compiled::{Compiled, Verdict};
 use crate::config::{Policy, Unexpected, ValidatorConfig};
 use crate::report::ValidationReport;
@@ -116,10 +117,7 @@ impl BatchOutcome {
 
     /// The rejected rows (of this input, counted from 0), ascending.
     pub fn rejected_rows(&self) -> impl Iterator<Item = usize> + '_ {
-        self.rejected
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.then_some(i))
+        self.rejected.iter().enumerate().filter_map(|(i, r)| r.then_some(i))
     }
 
     /// The number of rejected rows.
@@ -129,42 +127,27 @@ impl BatchOutcome {
     }
 }
 
-/// Which features a record has supplied; inline for schemas of up to 256
-/// features, so that the record path does not allocate.
-enum Seen {
-    Inline([u64; 4]),
-    Heap(Vec<u64>),
-}
+/// Which features a record has supplied: one bit per feature, in words
+/// that the walk keeps on the stack for schemas of up to 256 features, so
+/// that the record path does not allocate.
+struct Seen<'w>(&'w mut [u64]);
 
-impl Seen {
-    fn new(n: usize) -> Self {
-        if n <= 256 {
-            Self::Inline([0; 4])
-        } else {
-            Self::Heap(vec![0; n.div_ceil(64)])
-        }
-    }
+impl Seen<'_> {
+    /// Words inline for schemas of up to this many features.
+    const INLINE: usize = 256;
 
     /// Marks feature `i`; false when it was already marked.
     #[inline]
     fn insert(&mut self, i: usize) -> bool {
-        let words: &mut [u64] = match self {
-            Self::Inline(w) => w,
-            Self::Heap(w) => w,
-        };
         let (w, bit) = (i / 64, 1u64 << (i % 64));
-        let fresh = words[w] & bit == 0;
-        words[w] |= bit;
+        let fresh = self.0[w] & bit == 0;
+        self.0[w] |= bit;
         fresh
     }
 
     #[inline]
     fn contains(&self, i: usize) -> bool {
-        let words: &[u64] = match self {
-            Self::Inline(w) => w,
-            Self::Heap(w) => w,
-        };
-        words[i / 64] & (1u64 << (i % 64)) != 0
+        self.0[i / 64] & (1u64 << (i % 64)) != 0
     }
 }
 
@@ -188,9 +171,7 @@ impl Sink for Collect {
             Verdict::Valid | Verdict::Null => {}
             Verdict::Coerced => self.outcome.coerced += 1,
             Verdict::Violation(kind) => {
-                self.outcome
-                    .violations
-                    .push(f.violation(kind, Some(v), self.row));
+                self.outcome.violations.push(f.violation(kind, Some(v), self.row));
                 self.outcome.rejected |= f.policy.rejects();
             }
         }
@@ -199,9 +180,7 @@ impl Sink for Collect {
     #[inline]
     fn absent(&mut self, _: usize, f: &Compiled, verdict: Verdict) {
         if let Verdict::Violation(kind) = verdict {
-            self.outcome
-                .violations
-                .push(f.violation(kind, None, self.row));
+            self.outcome.violations.push(f.violation(kind, None, self.row));
             self.outcome.rejected |= f.policy.rejects();
         }
     }
@@ -243,11 +222,7 @@ impl Validator {
     /// A validator of `schema` with `config`; fails when `config` sets a
     /// policy for a feature the schema does not have.
     pub fn new(schema: Schema, config: ValidatorConfig) -> Result<Self> {
-        if let Some(name) = config
-            .overrides
-            .keys()
-            .find(|n| schema.index_of(n).is_none())
-        {
+        if let Some(name) = config.overrides.keys().find(|n| schema.index_of(n).is_none()) {
             return Err(Error::UnknownFeature(name.clone()));
         }
         Ok(Self::with_known_config(schema, config))
@@ -299,9 +274,7 @@ impl Validator {
     /// The policy of the feature called `feature`, if the schema has it.
     #[must_use]
     pub fn policy(&self, feature: &str) -> Option<Policy> {
-        self.schema
-            .index_of(feature)
-            .map(|i| self.features[i].policy)
+        self.schema.index_of(feature).map(|i| self.features[i].policy)
     }
 
     /// An empty report of this validator's features: the identity of
@@ -348,12 +321,7 @@ impl Validator {
     ///
     /// `report` should come from [`empty_report`](Self::empty_report) (or
     /// earlier calls); a report of other features is merged into by name.
-    pub fn check_record_into(
-        &self,
-        record: &Record,
-        row: u64,
-        report: &mut ValidationReport,
-    ) -> Outcome {
+    pub fn check_record_into(&self, record: &Record, row: u64, report: &mut ValidationReport) -> Outcome {
         let fits = report.features().len() == self.features.len()
             && report
                 .features()
@@ -422,77 +390,123 @@ impl Validator {
         Ok(record)
     }
 
-    /// Validates CSV input as `reader` types it (so that a cell of the wrong
-    /// type is a reader error, [`Error::Core`], naming line and column),
-    /// streaming it in batches. Rows are numbered from 0 (the first data line).
+    /// Validates CSV input, streaming it in batches, and reports every
+    /// problem of its values instead of stopping at the first. Rows are
+    /// numbered from 0 (the first data row).
     ///
-    /// Columns the reader's schema lacks are skipped by the reader, so they
-    /// are not reported as unexpected; the reader's schema may differ from
-    /// the validator's (see [`validate_batch`](Self::validate_batch)).
+    /// `reader` gives the reading options (delimiter, null tokens, trimming)
+    /// and types the cells: each column is read as the reader's schema
+    /// declares it, leniently whatever the reader's own mode
+    /// ([`CsvReader::with_lenient`]). So, rather than an error:
+    ///
+    /// - a cell that does not parse as its type (`abc` in an `int64`
+    ///   column) is checked as the string it holds, as a record field
+    ///   `Value::Str("abc")` would be: a [wrong type](crate::ViolationKind::WrongType)
+    ///   violation of that feature and row (or a coerced value, when the
+    ///   feature's policy is coerce and the text can be fixed). It is not
+    ///   counted as a null.
+    /// - a feature without a column in the file is absent in every row:
+    ///   [missing](crate::ViolationKind::Missing) when it is required, a
+    ///   null otherwise.
+    /// - a column that neither the validator's schema nor the reader's
+    ///   declares is an [unexpected](crate::ViolationKind::Unexpected) field
+    ///   of every row, under the validator's [`Unexpected`] policy. Columns
+    ///   the reader's schema declares and the validator's does not (the
+    ///   label, for a serving validator built from
+    ///   `schema.without_roles(&[Role::Label])` beside a reader of the whole
+    ///   schema) are read but not checked. Build the reader from a schema
+    ///   that declares every feature of the validator: a column it does not
+    ///   declare is not read, so its feature is absent.
+    ///
+    /// The report equals [`validate_records`](Self::validate_records) of the
+    /// rows as records: each row's cells in the reader's types, with a cell
+    /// that does not parse as its text, a null token as a null, the
+    /// unexpected columns' cells as text, without the columns the reader
+    /// declares and the validator does not, and without the features
+    /// missing from the file.
+    ///
+    /// Faults of the file's structure are errors ([`Error::Core`] naming
+    /// line and column): rows with more or fewer fields than the header,
+    /// invalid UTF-8, an unbalanced quote, a column named twice.
     ///
     /// ```
     /// use kiln_core::{CsvReader, DType, Feature, Schema};
-    /// use kiln_validate::Validator;
+    /// use kiln_validate::{Validator, ViolationKind};
     ///
     /// let schema = Schema::new(vec![Feature::new("year", DType::Int64).with_range(Some(2007.0), Some(2009.0))])?;
     /// let report = Validator::for_training(schema.clone())
-    ///     .validate_csv(&CsvReader::new(schema), "year\n2007\n2012\n".as_bytes(), "penguins.csv")?;
-    /// assert_eq!(report.rows_with_violations(), 1);
+    ///     .validate_csv(&CsvReader::new(schema), "year\n2007\n2012\nsoon\n".as_bytes(), "penguins.csv")?;
+    /// assert_eq!(report.rows_with_violations(), 2);
+    /// let year = report.feature("year").unwrap();
+    /// assert_eq!((year.count(ViolationKind::AboveMax), year.count(ViolationKind::WrongType)), (1, 1));
+    /// assert_eq!(year.offending_rows(), &[1, 2]);
+    /// assert_eq!(year.nulls(), 0);
     /// # Ok::<(), kiln_validate::Error>(())
     /// ```
-    pub fn validate_csv<R: Read>(
-        &self,
-        reader: &CsvReader,
-        input: R,
-        source_name: &str,
-    ) -> Result<ValidationReport> {
+    pub fn validate_csv<R: Read>(&self, reader: &CsvReader, input: R, source_name: &str) -> Result<ValidationReport> {
         let _span = tracing::debug_span!("validate_csv", source = source_name).entered();
+        let reader = reader.clone().with_lenient(true);
+        let mut batches = reader.batches(input, source_name, CSV_BATCH_ROWS)?;
+        let missing = batches.missing_columns();
+        let absent: Vec<bool> = self.features.iter().map(|f| missing.contains(&f.name)).collect();
+        let unexpected: Vec<String> = batches
+            .unknown_columns()
+            .iter()
+            .filter(|name| self.schema.index_of(name).is_none())
+            .cloned()
+            .collect();
+        if !missing.is_empty() || !unexpected.is_empty() {
+            tracing::debug!(?missing, ?unexpected, "CSV header differs from the schema");
+        }
         let mut report = self.empty_report();
         let mut first_row = 0u64;
-        for batch in reader.batches(input, source_name, CSV_BATCH_ROWS)? {
-            let batch = batch?;
-            report.merge(&self.validate_batch_at(&batch, first_row).report);
+        let mut bad_cells = 0usize;
+        while let Some(next) = batches.next_with_issues() {
+            let (batch, issues) = next?;
+            let facts = CsvFacts {
+                absent: &absent,
+                unexpected: &unexpected,
+                bad_cells: &issues.bad_cells,
+            };
+            report.merge(&self.check_batch(&batch, first_row, Some(&facts)).report);
             first_row += batch.num_rows() as u64;
+            bad_cells += issues.bad_cells.len();
         }
         tracing::debug!(
             rows = report.rows(),
             with_violations = report.rows_with_violations(),
+            bad_cells,
             "CSV validated"
         );
         Ok(report)
     }
 
     /// [`validate_csv`](Self::validate_csv) of a file.
-    pub fn validate_csv_path(
-        &self,
-        reader: &CsvReader,
-        path: impl AsRef<Path>,
-    ) -> Result<ValidationReport> {
+    pub fn validate_csv_path(&self, reader: &CsvReader, path: impl AsRef<Path>) -> Result<ValidationReport> {
         let path = path.as_ref();
         let file = std::fs::File::open(path).map_err(|source| kiln_core::Error::Io {
             path: path.to_owned(),
             source,
         })?;
-        self.validate_csv(
-            reader,
-            std::io::BufReader::new(file),
-            &path.display().to_string(),
-        )
+        self.validate_csv(reader, std::io::BufReader::new(file), &path.display().to_string())
     }
 
     /// The feature of record field `j` called `name`: field `j` is tried as
     /// feature `j` first, which avoids hashing when the record follows the
     /// schema's order.
     #[inline]
-    fn feature_index(&self, j: usize, name: &str) -> Option<usize> {
+    fn feature_index(&self, j: usize, name: &str) -> Option<(usize, &Compiled)> {
         match self.features.get(j) {
-            Some(f) if f.name == name => Some(j),
-            _ => self.schema.index_of(name),
+            Some(f) if f.is_named(name) => Some((j, f)),
+            _ => self
+                .schema
+                .index_of(name)
+                .and_then(|i| Some((i, self.features.get(i)?))),
         }
     }
 
     fn feature_at(&self, j: usize, name: &str) -> Option<&Compiled> {
-        self.feature_index(j, name).map(|i| &self.features[i])
+        self.feature_index(j, name).map(|(_, f)| f)
     }
 
     /// Walks a record: every field in order, then the absent features.
@@ -501,15 +515,21 @@ impl Validator {
     #[inline]
     fn walk<S: Sink>(&self, record: &Record, sink: &mut S) {
         let n = self.features.len();
-        let mut seen = Seen::new(n);
+        let mut inline = [0u64; Seen::INLINE / 64];
+        let mut heap = Vec::new();
+        let mut seen = Seen(if n <= Seen::INLINE {
+            &mut inline
+        } else {
+            heap.resize(n.div_ceil(64), 0);
+            &mut heap
+        });
         let mut matched = 0usize;
         let unexpected = self.config.unexpected;
         for (j, (name, value)) in record.iter().enumerate() {
             match self.feature_index(j, name) {
-                Some(i) => {
+                Some((i, f)) => {
                     if seen.insert(i) {
                         matched += 1;
-                        let f = &self.features[i];
                         let v = value.as_ref();
                         let (verdict, num) = f.check(v);
                         sink.value(i, f, v, verdict, num);

@@ -180,13 +180,7 @@ impl Violation {
         self.rule.kind()
     }
 
-    pub(crate) fn new(
-        feature: &str,
-        row: Option<u64>,
-        value: Option<Value>,
-        rule: Rule,
-        rejecting: bool,
-    ) -> Self {
+    pub(crate) fn new(feature: &str, row: Option<u64>, value: Option<Value>, rule: Rule, rejecting: bool) -> Self {
         let value = value.map(|v| match v {
             Value::Str(s) if s.len() > MAX_VALUE_CHARS => Value::Str(cut(&s, MAX_VALUE_CHARS)),
             v => v,
@@ -212,19 +206,12 @@ pub(crate) fn cut(s: &str, max: usize) -> String {
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "feature {:?}: ", self.feature)?;
-        let value = self
-            .value
-            .as_ref()
-            .map_or(kiln_core::ValueRef::Null, Value::as_ref);
+        let value = self.value.as_ref().map_or(kiln_core::ValueRef::Null, Value::as_ref);
         match &self.rule {
             Rule::Required => f.write_str("required feature is missing")?,
             Rule::Declared => f.write_str("unexpected feature, not in the schema")?,
             Rule::NotNullable => f.write_str("null, but the feature is not nullable")?,
-            Rule::Type { expected } => write!(
-                f,
-                "wrong type: expected {expected}, got {} {value}",
-                value.kind()
-            )?,
+            Rule::Type { expected } => write!(f, "wrong type: expected {expected}, got {} {value}", value.kind())?,
             Rule::Min(min) => write!(f, "value {value} below min {min}")?,
             Rule::Max(max) => write!(f, "value {value} above max {max}")?,
             Rule::Categories => write!(f, "unknown category {value}")?,

@@ -14,21 +14,17 @@ static ALLOC: dhat::Alloc = dhat::Alloc;
 fn schema() -> Schema {
     let mut features = Vec::new();
     for i in 0..8 {
-        features.push(
-            Feature::new(format!("num{i}"), DType::Float64).with_range(Some(-1e6), Some(1e6)),
-        );
+        features.push(Feature::new(format!("num{i}"), DType::Float64).with_range(Some(-1e6), Some(1e6)));
     }
     for i in 0..4 {
         features.push(Feature::new(format!("int{i}"), DType::Int64).with_nullable(true));
     }
     for i in 0..4 {
-        features.push(
-            Feature::new(format!("cat{i}"), DType::Categorical).with_categories([
-                "Adelie",
-                "Chinstrap",
-                "Gentoo",
-            ]),
-        );
+        features.push(Feature::new(format!("cat{i}"), DType::Categorical).with_categories([
+            "Adelie",
+            "Chinstrap",
+            "Gentoo",
+        ]));
     }
     features.push(Feature::new("flag", DType::Bool));
     features.push(Feature::new("note", DType::String).with_nullable(true));
@@ -66,11 +62,7 @@ fn valid_records_do_not_allocate() {
     partial.remove("int2");
     partial.remove("note");
     let serving = Validator::for_serving(schema.clone());
-    let coercing = Validator::new(
-        schema,
-        ValidatorConfig::serving().with_default_policy(Policy::Coerce),
-    )
-    .unwrap();
+    let coercing = Validator::new(schema, ValidatorConfig::serving().with_default_policy(Policy::Coerce)).unwrap();
     let invalid = in_order.clone().with("num0", f64::NAN);
 
     let _profiler = dhat::Profiler::builder().testing().build();

@@ -4,10 +4,8 @@
 // Helpers outside #[test] functions unwrap too; clippy.toml only covers the latter.
 #![allow(clippy::unwrap_used)]
 
-use kiln_core::{Batch, DType, Feature, Record, Schema, Value};
-use kiln_validate::{
-    AlertThresholds, Policy, Unexpected, ValidationReport, Validator, ValidatorConfig,
-};
+use kiln_core::{Batch, CsvReader, DType, Feature, Record, Schema, Value};
+use kiln_validate::{AlertThresholds, Policy, Unexpected, ValidationReport, Validator, ValidatorConfig};
 use proptest::prelude::*;
 
 const NAMES: [&str; 6] = ["f0", "f1", "f2", "f3", "f4", "f5"];
@@ -60,8 +58,7 @@ fn value(dtype: DType) -> BoxedStrategy<Value> {
             null,
             (-24i32..24).prop_map(|i| Value::Float(f64::from(i) / 2.0)),
             (-12i32..12).prop_map(|i| Value::Int(i.into())),
-            prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300])
-                .prop_map(Value::Float),
+            prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300]).prop_map(Value::Float),
         ]
         .boxed(),
         DType::Int64 => prop_oneof![
@@ -90,17 +87,13 @@ fn tame(f: &Feature) -> Option<BoxedStrategy<Value>> {
     let lo = f.min.unwrap_or(-10.0) as i64;
     let hi = f.max.unwrap_or(10.0) as i64;
     let valid: BoxedStrategy<Value> = match f.dtype {
-        DType::Float32 | DType::Float64 => (2 * lo..=2 * hi)
-            .prop_map(|i| Value::Float(i as f64 / 2.0))
-            .boxed(),
+        DType::Float32 | DType::Float64 => (2 * lo..=2 * hi).prop_map(|i| Value::Float(i as f64 / 2.0)).boxed(),
         DType::Int64 | DType::Timestamp => (lo..=hi).prop_map(Value::Int).boxed(),
         DType::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
         DType::Categorical if f.categories.as_ref().is_some_and(Vec::is_empty) => return None,
-        DType::Categorical if f.categories.is_some() => {
-            prop::sample::select(f.categories.clone().unwrap_or_default())
-                .prop_map(Value::Str)
-                .boxed()
-        }
+        DType::Categorical if f.categories.is_some() => prop::sample::select(f.categories.clone().unwrap_or_default())
+            .prop_map(Value::Str)
+            .boxed(),
         _ => prop::sample::select(vec!["a", "b", "A", "zz", "Ab"])
             .prop_map(|w| Value::Str(w.into()))
             .boxed(),
@@ -144,11 +137,7 @@ fn config() -> impl Strategy<Value = ValidatorConfig> {
     (
         policy.clone(),
         prop::collection::vec((prop::sample::select(NAMES.to_vec()), policy), 0..4),
-        prop::sample::select(vec![
-            Unexpected::Reject,
-            Unexpected::Flag,
-            Unexpected::Ignore,
-        ]),
+        prop::sample::select(vec![Unexpected::Reject, Unexpected::Flag, Unexpected::Ignore]),
         0usize..5,
     )
         .prop_map(|(default, overrides, unexpected, n)| {
@@ -168,9 +157,7 @@ fn config() -> impl Strategy<Value = ValidatorConfig> {
 fn validator_for(data: Schema) -> impl Strategy<Value = Validator> {
     (any::<bool>(), schema(), config()).prop_map(move |(same, other, mut config)| {
         let schema = if same { data.clone() } else { other };
-        config
-            .overrides
-            .retain(|name, _| schema.index_of(name).is_some());
+        config.overrides.retain(|name, _| schema.index_of(name).is_some());
         Validator::new(schema, config).unwrap()
     })
 }
@@ -292,5 +279,123 @@ proptest! {
         let mut report = validator.empty_report();
         let _ = validator.check_record_into(&record, u64::MAX, &mut report);
         prop_assert_eq!(report.rows(), 1);
+    }
+}
+
+/// CSV cell texts: valid for one type or another, null tokens, and text no
+/// typed column reads.
+const CELLS: [&str; 22] = [
+    "NA",
+    "NaN",
+    "1",
+    "-3",
+    "2.5",
+    "7",
+    "3.0",
+    " 4 ",
+    "1e3",
+    "inf",
+    "true",
+    "yes",
+    "T",
+    "abc",
+    "a",
+    "b",
+    "A",
+    " a",
+    "zz",
+    "1970-01-01T00:00:00.000005Z",
+    "--",
+    "Ab",
+];
+
+/// A validator for CSV data of `reader`'s schema: over the same schema, a
+/// subset of it (columns read but not checked), or an independent one.
+fn csv_validator_for(reader: Schema) -> impl Strategy<Value = Validator> {
+    let names: Vec<String> = reader.features().iter().map(|f| f.name.clone()).collect();
+    (
+        validator_for(reader.clone()),
+        any::<bool>(),
+        prop::sample::subsequence(names.clone(), 0..=names.len()),
+    )
+        .prop_map(move |(v, subset, keep)| {
+            if !subset {
+                return v;
+            }
+            let schema = reader.select(&keep).unwrap();
+            let mut config = v.config().clone();
+            config.overrides.retain(|name, _| schema.index_of(name).is_some());
+            Validator::new(schema, config).unwrap()
+        })
+}
+
+/// A CSV file of `schema`'s columns, some dropped, plus unknown ones, in
+/// random order: its header and rows.
+fn csv_table(schema: &Schema, max_rows: usize) -> BoxedStrategy<(Vec<String>, Vec<Vec<String>>)> {
+    let names: Vec<String> = schema.features().iter().map(|f| f.name.clone()).collect();
+    (
+        prop::sample::subsequence(names.clone(), 0..=names.len()),
+        prop::sample::subsequence(vec!["u0".to_owned(), "u1".to_owned()], 0..=2),
+    )
+        .prop_flat_map(|(mut header, unknown)| {
+            header.extend(unknown);
+            if header.is_empty() {
+                header.push("u0".to_owned());
+            }
+            Just(header).prop_shuffle()
+        })
+        .prop_flat_map(move |header| {
+            let row = prop::collection::vec(prop::sample::select(&CELLS[..]).prop_map(str::to_owned), header.len());
+            (Just(header), prop::collection::vec(row, 0..max_rows))
+        })
+        .boxed()
+}
+
+/// The records a CSV row stands for (see `Validator::validate_csv`): cells
+/// in the reader's types, a cell that does not parse as its text, columns
+/// the reader declares and the validator does not left out.
+fn csv_records(reader: &Schema, validator: &Schema, header: &[String], rows: &[Vec<String>]) -> Vec<Record> {
+    rows.iter()
+        .map(|cells| {
+            let mut record = Record::new();
+            for (name, cell) in header.iter().zip(cells) {
+                let value = match reader.feature(name) {
+                    None => Value::Str(cell.clone()),
+                    Some(_) if validator.index_of(name).is_none() => continue,
+                    Some(_) if kiln_core::DEFAULT_NULL_TOKENS.contains(&cell.as_str()) => Value::Null,
+                    Some(f) => {
+                        let mut b = kiln_core::ColumnBuilder::new(f.dtype);
+                        match b.push_text(cell) {
+                            Ok(()) => b.finish().value(0).to_owned(),
+                            Err(_) => Value::Str(cell.clone()),
+                        }
+                    }
+                };
+                record.insert(name.clone(), value);
+            }
+            record
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Validating CSV (bad cells, missing and unknown columns and all) gives
+    /// the report of validating its rows as records.
+    #[test]
+    fn csv_equals_record_by_record(
+        (reader, validator, (header, rows)) in schema().prop_flat_map(|s| (Just(s.clone()), csv_validator_for(s.clone()), csv_table(&s, 30))),
+    ) {
+        let mut text = header.join(",");
+        text.push('\n');
+        for row in &rows {
+            text.push_str(&row.join(","));
+            text.push('\n');
+        }
+        let by_csv = validator.validate_csv(&CsvReader::new(reader.clone()), text.as_bytes(), "p.csv").unwrap();
+        let records = csv_records(&reader, validator.schema(), &header, &rows);
+        let by_record = validator.validate_records(&records).report;
+        prop_assert_eq!(&by_csv, &by_record, "{}", text);
     }
 }

@@ -8,11 +8,7 @@ use kiln_validate::{Error, Policy, Rule, Unexpected, Validator, ValidatorConfig,
 
 fn penguins() -> Schema {
     Schema::new(vec![
-        Feature::new("island", DType::Categorical).with_categories([
-            "Biscoe",
-            "Dream",
-            "Torgersen",
-        ]),
+        Feature::new("island", DType::Categorical).with_categories(["Biscoe", "Dream", "Torgersen"]),
         Feature::new("bill_length_mm", DType::Float64).with_range(Some(25.0), Some(65.0)),
         Feature::new("flipper_length_mm", DType::Float32).with_nullable(true),
         Feature::new("year", DType::Int64).with_range(Some(2007.0), Some(2009.0)),
@@ -108,10 +104,7 @@ fn every_kind_is_detected_and_named() {
 #[test]
 fn all_violations_of_a_record_are_listed() {
     let v = Validator::for_serving(penguins());
-    let r = good()
-        .with("year", 3000)
-        .with("island", "Mars")
-        .with("extra", 1);
+    let r = good().with("year", 3000).with("island", "Mars").with("extra", 1);
     let err = v.validate_record(&r).unwrap_err();
     let kinds: Vec<_> = err.violations().unwrap().iter().map(|v| v.kind()).collect();
     assert_eq!(
@@ -128,15 +121,10 @@ fn all_violations_of_a_record_are_listed() {
 #[test]
 fn field_order_does_not_matter() {
     let v = Validator::for_serving(penguins());
-    let fields: Vec<(String, Value)> = good()
-        .iter()
-        .map(|(n, v)| (n.to_owned(), v.clone()))
-        .collect();
+    let fields: Vec<(String, Value)> = good().iter().map(|(n, v)| (n.to_owned(), v.clone())).collect();
     let reversed: Record = fields.into_iter().rev().collect();
     assert!(v.validate_record(&reversed).is_ok());
-    let bad: Record = reversed
-        .with("year", 1)
-        .with("flipper_length_mm", f64::INFINITY);
+    let bad: Record = reversed.with("year", 1).with("flipper_length_mm", f64::INFINITY);
     assert_eq!(v.check_record(&bad, None).violations().len(), 2);
 }
 
@@ -179,15 +167,8 @@ fn per_feature_overrides() {
     assert_eq!(v.policy("island"), Some(Policy::Reject));
     assert!(v.validate_record(&good().with("year", 3000)).is_ok());
     assert!(v.validate_record(&good().with("island", "Mars")).is_err());
-    let err = Validator::new(
-        penguins(),
-        ValidatorConfig::serving().with_policy("beak", Policy::Flag),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(&err, Error::UnknownFeature(n) if n == "beak"),
-        "{err}"
-    );
+    let err = Validator::new(penguins(), ValidatorConfig::serving().with_policy("beak", Policy::Flag)).unwrap_err();
+    assert!(matches!(&err, Error::UnknownFeature(n) if n == "beak"), "{err}");
     assert!(err.to_string().contains("\"beak\""));
 }
 
@@ -204,33 +185,17 @@ fn coercion_fixes_what_it_can() {
     let v = coercing();
     let cases: Vec<(&str, Value, Value)> = vec![
         ("bill_length_mm", Value::Int(40), Value::Float(40.0)),
-        (
-            "bill_length_mm",
-            Value::Str(" 40.5 ".into()),
-            Value::Float(40.5),
-        ),
+        ("bill_length_mm", Value::Str(" 40.5 ".into()), Value::Float(40.5)),
         ("flipper_length_mm", Value::Int(181), Value::Float(181.0)),
         ("year", Value::Float(2008.0), Value::Int(2008)),
         ("year", Value::Str("2008".into()), Value::Int(2008)),
         ("year", Value::Str("2008.0".into()), Value::Int(2008)),
         ("adult", Value::Str("TRUE".into()), Value::Bool(true)),
         ("adult", Value::Str("false".into()), Value::Bool(false)),
-        (
-            "island",
-            Value::Str("  dream ".into()),
-            Value::Str("Dream".into()),
-        ),
-        (
-            "island",
-            Value::Str("BISCOE".into()),
-            Value::Str("Biscoe".into()),
-        ),
+        ("island", Value::Str("  dream ".into()), Value::Str("Dream".into())),
+        ("island", Value::Str("BISCOE".into()), Value::Str("Biscoe".into())),
         ("note", Value::Str(" hi ".into()), Value::Str("hi".into())),
-        (
-            "species",
-            Value::Str(" Adelie".into()),
-            Value::Str("Adelie".into()),
-        ),
+        ("species", Value::Str(" Adelie".into()), Value::Str("Adelie".into())),
         (
             "seen_at",
             Value::Str("1970-01-01T00:00:01Z".into()),
@@ -246,11 +211,7 @@ fn coercion_fixes_what_it_can() {
     for (feature, given, expected) in cases {
         let record = base.clone().with(feature, given.clone());
         let outcome = v.check_record(&record, None);
-        assert!(
-            outcome.is_valid(),
-            "{feature} {given:?}: {}",
-            outcome.violations()
-        );
+        assert!(outcome.is_valid(), "{feature} {given:?}: {}", outcome.violations());
         assert_eq!(outcome.coerced(), 1, "{feature} {given:?}");
         let fixed = v.coerce_record(record).unwrap();
         assert_eq!(fixed.get(feature), Some(&expected), "{feature} {given:?}");
@@ -264,44 +225,16 @@ fn coercion_fixes_what_it_can() {
 fn coercion_does_not_clip_fill_or_guess() {
     let v = coercing();
     let cases: Vec<(&str, Value, ViolationKind)> = vec![
-        (
-            "bill_length_mm",
-            Value::Float(212.0),
-            ViolationKind::AboveMax,
-        ),
-        (
-            "bill_length_mm",
-            Value::Str("212".into()),
-            ViolationKind::AboveMax,
-        ),
-        (
-            "bill_length_mm",
-            Value::Str("NaN".into()),
-            ViolationKind::NonFinite,
-        ),
-        (
-            "bill_length_mm",
-            Value::Str("forty".into()),
-            ViolationKind::WrongType,
-        ),
+        ("bill_length_mm", Value::Float(212.0), ViolationKind::AboveMax),
+        ("bill_length_mm", Value::Str("212".into()), ViolationKind::AboveMax),
+        ("bill_length_mm", Value::Str("NaN".into()), ViolationKind::NonFinite),
+        ("bill_length_mm", Value::Str("forty".into()), ViolationKind::WrongType),
         ("year", Value::Float(2008.5), ViolationKind::WrongType),
         ("year", Value::Null, ViolationKind::Null),
-        (
-            "adult",
-            Value::Str("maybe".into()),
-            ViolationKind::WrongType,
-        ),
-        (
-            "island",
-            Value::Str("Atlantis".into()),
-            ViolationKind::UnknownCategory,
-        ),
+        ("adult", Value::Str("maybe".into()), ViolationKind::WrongType),
+        ("island", Value::Str("Atlantis".into()), ViolationKind::UnknownCategory),
         ("island", Value::Int(1), ViolationKind::WrongType),
-        (
-            "seen_at",
-            Value::Str("yesterday".into()),
-            ViolationKind::WrongType,
-        ),
+        ("seen_at", Value::Str("yesterday".into()), ViolationKind::WrongType),
     ];
     for (feature, given, kind) in cases {
         let record = good().with(feature, given.clone());
@@ -312,9 +245,7 @@ fn coercion_does_not_clip_fill_or_guess() {
         assert!(violations[0].rejecting);
     }
     // The coerced value is the one reported.
-    let err = v
-        .coerce_record(good().with("bill_length_mm", "212"))
-        .unwrap_err();
+    let err = v.coerce_record(good().with("bill_length_mm", "212")).unwrap_err();
     assert_eq!(
         err.to_string(),
         r#"record rejected: feature "bill_length_mm": value 212 above max 65"#
@@ -325,10 +256,7 @@ fn coercion_does_not_clip_fill_or_guess() {
 fn without_coerce_strict_types_hold() {
     let v = Validator::for_serving(penguins());
     // Integers are floats' valid values and RFC 3339 strings timestamps' under any policy...
-    assert!(
-        v.validate_record(&good().with("bill_length_mm", 40))
-            .is_ok()
-    );
+    assert!(v.validate_record(&good().with("bill_length_mm", 40)).is_ok());
     assert!(v.validate_record(&good().with("seen_at", 5)).is_ok());
     // ...but nothing else is converted.
     for (f, x) in [
@@ -364,12 +292,7 @@ fn hostile_input_is_bounded() {
     assert!(v.validate_record(&r).is_err());
     // Extreme numbers.
     for x in [f64::MAX, f64::MIN, f64::MIN_POSITIVE, -0.0] {
-        let _ = v.check_record(
-            &good()
-                .with("bill_length_mm", x)
-                .with("flipper_length_mm", x),
-            None,
-        );
+        let _ = v.check_record(&good().with("bill_length_mm", x).with("flipper_length_mm", x), None);
     }
     for i in [i64::MIN, i64::MAX] {
         assert!(v.validate_record(&good().with("year", i)).is_err());
@@ -381,10 +304,7 @@ fn hostile_input_is_bounded() {
 fn float32_overflow_is_not_finite() {
     let v = Validator::for_serving(penguins());
     let err = rejected(&v, &good().with("flipper_length_mm", 1e300));
-    assert!(
-        err.contains("flipper_length_mm") && err.contains("not finite"),
-        "{err}"
-    );
+    assert!(err.contains("flipper_length_mm") && err.contains("not finite"), "{err}");
 }
 
 #[test]
@@ -395,11 +315,7 @@ fn large_schemas_and_many_categories() {
         .collect();
     features.push(Feature::new("k", DType::Categorical).with_categories(cats.clone()));
     let schema = Schema::new(features).unwrap();
-    let v = Validator::new(
-        schema,
-        ValidatorConfig::serving().with_policy("k", Policy::Coerce),
-    )
-    .unwrap();
+    let v = Validator::new(schema, ValidatorConfig::serving().with_policy("k", Policy::Coerce)).unwrap();
     let mut r: Record = (0..300).map(|i| (format!("x{i}"), f64::from(i))).collect();
     r.insert("k", "c250");
     assert!(v.validate_record(&r).is_ok());

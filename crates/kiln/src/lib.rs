@@ -2,10 +2,10 @@
 //!
 //! This facade re-exports Kiln's crates behind features, so an application
 //! adds one dependency and picks what it links. Today Kiln has schema
-//! contracts ([`kiln_core`]), validation ([`validate`]) and feature
-//! transforms ([`transform`]); training, signed artifacts, the registry,
-//! serving and monitoring are being built as separate crates and will appear
-//! here behind their own features.
+//! contracts ([`kiln_core`]), validation ([`validate`]), feature transforms
+//! ([`transform`]) and training on Burn ([`train`]); signed artifacts, the
+//! registry, serving and monitoring are being built as separate crates and
+//! will appear here behind their own features.
 //!
 //! ```
 //! use kiln::{CsvReader, InferOptions, Schema};
@@ -23,10 +23,15 @@
 //! |---|---|---|
 //! | `validate` | yes | [`validate`]: check records and batches against a schema ([`kiln_validate`]) |
 //! | `transform` | yes | [`transform`]: fit once, apply identically in training and serving ([`kiln_transform`]) |
+//! | `train` | yes | [`train`]: tabular models on Burn, the training loop on the pure-Rust `flex` CPU backend, metrics, calibration, run records ([`kiln_train`]) |
+//! | `wgpu` | no | with `train`: Burn's wgpu backend (Vulkan, Metal, DX12, WebGPU; Mesa's lavapipe on machines without a GPU) |
+//! | `cuda` | no | with `train`: Burn's CUDA backend (NVIDIA GPUs) |
 //! | `arrow` | no | Arrow `RecordBatch` conversion in every crate that has it |
 //!
 //! The core types (schemas, records, batches, digests, ids) are always
-//! present and re-exported at the top level.
+//! present and re-exported at the top level. An edge build (default
+//! features off, then only what it needs) links no Burn unless it turns
+//! `train` on.
 
 pub use kiln_core::*;
 
@@ -40,3 +45,7 @@ pub use kiln_validate as validate;
 /// Feature transforms with one code path for training and serving (feature `transform`).
 #[cfg(feature = "transform")]
 pub use kiln_transform as transform;
+
+/// Tabular models trained on Burn, with metrics, calibration and run records (feature `train`).
+#[cfg(feature = "train")]
+pub use kiln_train as train;

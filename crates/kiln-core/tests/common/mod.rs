@@ -18,13 +18,7 @@ pub const DTYPES: [DType; 7] = [
     DType::Timestamp,
 ];
 
-pub const ROLES: [Role; 5] = [
-    Role::Feature,
-    Role::Label,
-    Role::Id,
-    Role::Weight,
-    Role::Timestamp,
-];
+pub const ROLES: [Role; 5] = [Role::Feature, Role::Label, Role::Id, Role::Weight, Role::Timestamp];
 
 pub fn dtype() -> impl Strategy<Value = DType> {
     proptest::sample::select(&DTYPES[..])
@@ -48,27 +42,25 @@ pub fn feature(name: String) -> impl Strategy<Value = Feature> {
         (option::of(finite()), option::of(finite())),
         option::of(btree_set("\\PC{0,8}", 0..6)),
     )
-        .prop_map(
-            move |(dtype, nullable, role, description, (a, b), categories)| {
-                let mut f = Feature::new(name.clone(), dtype)
-                    .with_nullable(nullable)
-                    .with_role(role);
-                if dtype.is_numeric() || dtype == DType::Timestamp {
-                    let (min, max) = match (a, b) {
-                        (Some(a), Some(b)) => (Some(a.min(b)), Some(a.max(b))),
-                        other => other,
-                    };
-                    f = f.with_range(min, max);
-                }
-                if let (DType::Categorical, Some(c)) = (dtype, categories) {
-                    f = f.with_categories(c);
-                }
-                if let Some(d) = description {
-                    f = f.with_description(d);
-                }
-                f
-            },
-        )
+        .prop_map(move |(dtype, nullable, role, description, (a, b), categories)| {
+            let mut f = Feature::new(name.clone(), dtype)
+                .with_nullable(nullable)
+                .with_role(role);
+            if dtype.is_numeric() || dtype == DType::Timestamp {
+                let (min, max) = match (a, b) {
+                    (Some(a), Some(b)) => (Some(a.min(b)), Some(a.max(b))),
+                    other => other,
+                };
+                f = f.with_range(min, max);
+            }
+            if let (DType::Categorical, Some(c)) = (dtype, categories) {
+                f = f.with_categories(c);
+            }
+            if let Some(d) = description {
+                f = f.with_description(d);
+            }
+            f
+        })
 }
 
 /// Feature names safe in a CSV header (no white space, which the reader trims).
@@ -104,9 +96,7 @@ pub fn value(dtype: DType) -> BoxedStrategy<Value> {
         DType::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
         // Printable text, and text that needs CSV quoting.
         _ => prop_oneof!["\\PC{0,10}", "[a-z,;\"' \r\n]{0,8}"]
-            .prop_filter("not a null token", |s| {
-                !DEFAULT_NULL_TOKENS.contains(&s.as_str())
-            })
+            .prop_filter("not a null token", |s| !DEFAULT_NULL_TOKENS.contains(&s.as_str()))
             .prop_map(Value::Str)
             .boxed(),
     }
@@ -118,20 +108,13 @@ pub fn value_or_null(dtype: DType) -> BoxedStrategy<Value> {
 }
 
 /// A schema and up to `max_rows` records holding every feature, in order.
-pub fn schema_and_rows<S>(
-    schema: S,
-    max_rows: usize,
-) -> impl Strategy<Value = (Schema, Vec<Record>)>
+pub fn schema_and_rows<S>(schema: S, max_rows: usize) -> impl Strategy<Value = (Schema, Vec<Record>)>
 where
     S: Strategy<Value = Schema>,
 {
     schema.prop_flat_map(move |schema| {
         let names: Vec<String> = schema.features().iter().map(|f| f.name.clone()).collect();
-        let row: Vec<BoxedStrategy<Value>> = schema
-            .features()
-            .iter()
-            .map(|f| value_or_null(f.dtype))
-            .collect();
+        let row: Vec<BoxedStrategy<Value>> = schema.features().iter().map(|f| value_or_null(f.dtype)).collect();
         let records = vec(row, 0..max_rows).prop_map(move |rows| {
             rows.into_iter()
                 .map(|values| names.iter().cloned().zip(values).collect::<Record>())
@@ -164,8 +147,5 @@ pub fn config(cases: u32) -> ProptestConfig {
 }
 
 pub fn penguins_path() -> &'static str {
-    concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/penguins/penguins.csv"
-    )
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/penguins/penguins.csv")
 }
