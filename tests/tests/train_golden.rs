@@ -78,7 +78,7 @@ fn close(case: &str, metric: &str, kiln: f64, sklearn: f64) {
 
 /// The penguins split of the quickstart: every fifth row is a test row.
 fn penguins_split() -> (Schema, Batch, Batch) {
-    let path = repo().join(&golden()["dataset"]["path"].as_str().unwrap());
+    let path = repo().join(golden()["dataset"]["path"].as_str().unwrap());
     let schema = Schema::infer_csv(
         &path,
         &InferOptions::default().with_label(golden()["label"].as_str().unwrap()),
