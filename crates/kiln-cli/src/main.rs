@@ -5,6 +5,8 @@
 //! kiln schema show schema.json
 //! kiln schema check old.json new.json
 //! kiln validate --schema schema.json data/penguins/penguins.csv
+//! kiln runs list --dir target/quickstart/runs
+//! kiln runs compare RUN_A RUN_B --dir target/quickstart/runs
 //! ```
 //!
 //! Exit codes: 0 success; 1 the check failed (breaking schema change,

@@ -175,6 +175,10 @@ impl Trainer {
 
     /// Trains, evaluates and records one run.
     ///
+    /// When `data` was read from a batch ([`Dataset::from_batch`]), the
+    /// record gets its label, feature names, dropped rows and the schema and
+    /// pipeline digests (a digest set in the [`RunContext`] wins).
+    ///
     /// # Errors
     /// [`Error::InvalidModelSpec`], [`Error::InvalidHyperparameter`],
     /// [`Error::InvalidData`] or [`Error::EmptyData`] before training starts;

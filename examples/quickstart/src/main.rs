@@ -163,7 +163,7 @@ fn main() -> Result<()> {
         record.backend,
     );
     println!(
-        "   kept epoch {} of {}{}; validation loss {:.4} ({:.1} s)",
+        "   kept epoch {} of {}{}; validation loss {:.4} ({:.2} s)",
         record.best_epoch,
         record.epochs.len(),
         if record.stopped_early { " (stopped early)" } else { "" },
@@ -174,7 +174,20 @@ fn main() -> Result<()> {
 
     // 7. Evaluate on the held-out test rows, through the same fitted pipeline.
     let evaluation = model.evaluate_batch(&pipeline, &test)?;
-    println!("\n== 7. evaluation on the {} held-out test rows", test.num_rows());
+    let evaluated = match &evaluation {
+        Evaluation::Classification(report) => report.rows,
+        Evaluation::Regression(report) => report.rows,
+        _ => test.num_rows(),
+    };
+    let unlabelled = test.num_rows().saturating_sub(evaluated);
+    println!(
+        "\n== 7. evaluation on the {evaluated} held-out test rows{}",
+        if unlabelled > 0 {
+            format!(" ({unlabelled} without a label skipped)")
+        } else {
+            String::new()
+        }
+    );
     match &evaluation {
         Evaluation::Classification(report) => print_classification(report),
         Evaluation::Regression(report) => print_regression(report),
