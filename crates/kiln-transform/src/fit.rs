@@ -21,7 +21,7 @@ use kiln_core::{Batch, Column, DType, Schema, Value, ValueRef};
 use rayon::prelude::*;
 
 use crate::category::Category;
-use crate::fitted::{FittedPipeline, FittedStep, FittedTransform, compatible, compile_step, step_names};
+use crate::fitted::{FittedPipeline, FittedStep, FittedTransform, bind_columns, compile_step, step_names};
 use crate::kernel::{
     At, Cell, CellSink, ColumnsRow, Fault, MAX_HASH_INPUTS, ReadFault, RowSource, idx, read_cell, walk,
 };
@@ -420,27 +420,7 @@ impl PartialFit {
 
     /// The batch's columns of the input features, type-checked.
     fn bind<'b>(&self, batch: &'b Batch) -> Result<Vec<&'b Column>> {
-        let bs = batch.schema();
-        self.schema
-            .features()
-            .iter()
-            .map(|f| {
-                let i = bs.index_of(&f.name).ok_or_else(|| Error::MissingFeature {
-                    feature: f.name.clone(),
-                    row: None,
-                })?;
-                let found = bs.features()[i].dtype;
-                if !compatible(f.dtype, found) {
-                    return Err(Error::WrongType {
-                        feature: f.name.clone(),
-                        row: None,
-                        expected: f.dtype.to_string(),
-                        got: format!("a {found} column"),
-                    });
-                }
-                batch.column(i).ok_or(Error::Internal("batch column missing"))
-            })
-            .collect()
+        bind_columns(batch, self.schema.features().iter().map(|f| (f.name.as_str(), f.dtype)))
     }
 
     /// Fits every step on the whole batch, transform after transform.

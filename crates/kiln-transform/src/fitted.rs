@@ -920,27 +920,7 @@ impl FittedPipeline {
 
     /// Finds the batch column of every input feature and checks its type.
     pub(crate) fn bind<'b>(&self, batch: &'b Batch) -> Result<Vec<&'b Column>> {
-        let schema = batch.schema();
-        self.plan
-            .slots
-            .iter()
-            .map(|s| {
-                let i = schema.index_of(&s.name).ok_or_else(|| Error::MissingFeature {
-                    feature: s.name.clone(),
-                    row: None,
-                })?;
-                let found = schema.features()[i].dtype;
-                if !compatible(s.dtype, found) {
-                    return Err(Error::WrongType {
-                        feature: s.name.clone(),
-                        row: None,
-                        expected: s.dtype.to_string(),
-                        got: format!("a {found} column"),
-                    });
-                }
-                batch.column(i).ok_or(Error::Internal("batch column missing"))
-            })
-            .collect()
+        bind_columns(batch, self.plan.slots.iter().map(|s| (s.name.as_str(), s.dtype)))
     }
 
     /// Turns a kernel fault into an error naming feature, output, value and
@@ -1063,6 +1043,33 @@ impl<'de> Deserialize<'de> for FittedPipeline {
 }
 
 /// Whether a column of type `found` can feed a feature fitted as `fitted`.
+/// The batch column of each `(name, dtype)` input, in order, checked to be of
+/// a [`compatible`] type; the one place both fitting and applying bind inputs.
+pub(crate) fn bind_columns<'b, 'n>(
+    batch: &'b Batch,
+    inputs: impl Iterator<Item = (&'n str, DType)>,
+) -> Result<Vec<&'b Column>> {
+    let schema = batch.schema();
+    inputs
+        .map(|(name, dtype)| {
+            let i = schema.index_of(name).ok_or_else(|| Error::MissingFeature {
+                feature: name.to_owned(),
+                row: None,
+            })?;
+            let found = schema.features()[i].dtype;
+            if !compatible(dtype, found) {
+                return Err(Error::WrongType {
+                    feature: name.to_owned(),
+                    row: None,
+                    expected: dtype.to_string(),
+                    got: format!("a {found} column"),
+                });
+            }
+            batch.column(i).ok_or(Error::Internal("batch column missing"))
+        })
+        .collect()
+}
+
 pub(crate) fn compatible(fitted: DType, found: DType) -> bool {
     fitted == found
         || (fitted.is_numeric() && found.is_numeric())
