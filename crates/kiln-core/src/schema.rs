@@ -39,6 +39,24 @@ pub enum DType {
 }
 
 impl DType {
+    /// Every dtype, in declaration order (handy for exhaustive tests and
+    /// property-test strategies).
+    ///
+    /// ```
+    /// use kiln_core::DType;
+    /// assert!(DType::ALL.contains(&DType::Categorical));
+    /// assert_eq!(DType::ALL.len(), 7);
+    /// ```
+    pub const ALL: [DType; 7] = [
+        Self::Float32,
+        Self::Float64,
+        Self::Int64,
+        Self::Bool,
+        Self::Categorical,
+        Self::String,
+        Self::Timestamp,
+    ];
+
     /// The name used in JSON and messages (`"float32"`, ...).
     #[must_use]
     pub const fn as_str(self) -> &'static str {

@@ -9,20 +9,11 @@ use kiln_validate::{AlertThresholds, Policy, Unexpected, ValidationReport, Valid
 use proptest::prelude::*;
 
 const NAMES: [&str; 6] = ["f0", "f1", "f2", "f3", "f4", "f5"];
-const DTYPES: [DType; 7] = [
-    DType::Float32,
-    DType::Float64,
-    DType::Int64,
-    DType::Bool,
-    DType::Categorical,
-    DType::String,
-    DType::Timestamp,
-];
 const WORDS: [&str; 8] = ["a", "b", "A", " a", "b ", "zz", "", "Ab"];
 
 fn feature(name: &'static str) -> impl Strategy<Value = Feature> {
     (
-        prop::sample::select(&DTYPES[..]),
+        prop::sample::select(&DType::ALL[..]),
         any::<bool>(),
         proptest::option::of(-8i32..8),
         proptest::option::of(0i32..8),

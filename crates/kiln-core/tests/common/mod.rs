@@ -8,20 +8,10 @@ use proptest::collection::{btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
 
-pub const DTYPES: [DType; 7] = [
-    DType::Float32,
-    DType::Float64,
-    DType::Int64,
-    DType::Bool,
-    DType::Categorical,
-    DType::String,
-    DType::Timestamp,
-];
-
 pub const ROLES: [Role; 5] = [Role::Feature, Role::Label, Role::Id, Role::Weight, Role::Timestamp];
 
 pub fn dtype() -> impl Strategy<Value = DType> {
-    proptest::sample::select(&DTYPES[..])
+    proptest::sample::select(&DType::ALL[..])
 }
 
 pub fn role() -> impl Strategy<Value = Role> {
