@@ -3,22 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn kiln(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(args)
-        .output()
-        .expect("the kiln binary runs")
-}
-
-fn penguins() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/penguins/penguins.csv")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::{kiln, penguins, text};
 
 fn infer_schema(dir: &Path) -> PathBuf {
     let out = dir.join("schema.json");

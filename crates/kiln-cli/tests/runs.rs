@@ -4,21 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
 
 use std::path::Path;
-use std::process::{Command, Output};
+
+mod common;
+use common::{kiln, text};
 
 use kiln::train::run::{RunContext, RunStore};
 use kiln::train::{Dataset, Features, Hyperparameters, ModelSpec, Targets, Trainer};
-
-fn kiln(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kiln"))
-        .args(args)
-        .output()
-        .expect("the kiln binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// Two logistic-regression runs on a tiny separable dataset, differing in
 /// learning rate; returns their ids, oldest first.
