@@ -130,15 +130,143 @@ fn eq_key(c: &Category, k: Key<'_>) -> bool {
 /// Above this many categories, lookups binary-search a sorted copy.
 const SCAN_MAX: usize = 16;
 
+/// Above this many string categories, no [`PackedTable`] is built.
+const TABLE_MAX: usize = 32;
+
+/// A string of at most 16 bytes as two words and its length, so that two
+/// such strings are equal exactly when their packs are: given the length,
+/// the words hold every byte (first and last 8 bytes from 8 bytes on, first
+/// and last 4 from 4 on, bytes `0`, `len / 2` and `len - 1` below). Packing
+/// is a few fixed-size loads; comparing is three integer comparisons, where
+/// a string comparison is a call to `memcmp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Packed {
+    lo: u64,
+    hi: u64,
+    len: usize,
+}
+
+impl Packed {
+    /// Longest string packed.
+    const MAX_LEN: usize = 16;
+
+    /// Never equal to a string's pack (marks an empty table slot).
+    const EMPTY: Self = Self {
+        lo: 0,
+        hi: 0,
+        len: usize::MAX,
+    };
+
+    /// The words folded into one, for hashing.
+    #[inline(always)]
+    #[allow(clippy::cast_possible_truncation)]
+    fn mix(self) -> u64 {
+        self.lo ^ self.hi.rotate_left(29) ^ (self.len as u64).rotate_right(7)
+    }
+
+    #[inline(always)]
+    fn of(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        let len = b.len();
+        let (lo, hi) = if len >= 8 {
+            if len > Self::MAX_LEN {
+                return None;
+            }
+            let (first, last) = (b.first_chunk::<8>()?, b.last_chunk::<8>()?);
+            (u64::from_le_bytes(*first), u64::from_le_bytes(*last))
+        } else if len >= 4 {
+            let (first, last) = (b.first_chunk::<4>()?, b.last_chunk::<4>()?);
+            (
+                u64::from(u32::from_le_bytes(*first)),
+                u64::from(u32::from_le_bytes(*last)),
+            )
+        } else if let (Some(&a), Some(&z)) = (b.first(), b.last()) {
+            let mid = b.get(len / 2).copied().unwrap_or(0);
+            (u64::from(a) | (u64::from(mid) << 8) | (u64::from(z) << 16), 0)
+        } else {
+            (0, 0)
+        };
+        Some(Self { lo, hi, len })
+    }
+}
+
+/// String categories in a table indexed by a multiplicative hash of their
+/// packs that is collision-free for them (the multiplier is searched for
+/// when indexing): a lookup is one pack, one multiplication and one
+/// comparison, without a branch per category.
+#[derive(Clone, Debug)]
+struct PackedTable {
+    mul: u64,
+    shift: u32,
+    /// `(pack, position)`; [`Packed::EMPTY`] in unused slots.
+    slots: Vec<(Packed, usize)>,
+}
+
+impl PackedTable {
+    /// Multipliers tried per table size.
+    const TRIES: u64 = 64;
+
+    /// A table of `entries` (distinct packs), if a multiplier separates them.
+    fn new(entries: &[(Packed, usize)]) -> Option<Self> {
+        let min_bits = entries.len().max(1).next_power_of_two().trailing_zeros() + 1;
+        // Odd multipliers from a fixed SplitMix64 sequence: the same table on every run.
+        let mut state = 0x6b69_6c6e_7461_626cu64;
+        for bits in min_bits..=min_bits + 3 {
+            for _ in 0..Self::TRIES {
+                state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                let mut table = Self {
+                    mul: (z ^ (z >> 31)) | 1,
+                    shift: 64 - bits,
+                    slots: vec![(Packed::EMPTY, 0); 1 << bits],
+                };
+                if entries.iter().all(|&(p, i)| {
+                    let slot = table.slot(p);
+                    match table.slots.get_mut(slot) {
+                        Some(e) if e.0 == Packed::EMPTY => {
+                            *e = (p, i);
+                            true
+                        }
+                        _ => false,
+                    }
+                }) {
+                    return Some(table);
+                }
+            }
+        }
+        None
+    }
+
+    #[inline(always)]
+    #[allow(clippy::cast_possible_truncation)]
+    fn slot(&self, p: Packed) -> usize {
+        (p.mix().wrapping_mul(self.mul) >> self.shift) as usize
+    }
+
+    /// The position of `s`.
+    #[inline(always)]
+    fn find(&self, s: &str) -> Option<usize> {
+        // Longer than every string category: none equals it.
+        let p = Packed::of(s)?;
+        let &(q, i) = self.slots.get(self.slot(p))?;
+        (q == p).then_some(i)
+    }
+}
+
 /// A list of distinct categories (in output order) and its lookup.
 ///
-/// Few categories are found by a scan of equality tests (lengths first for
-/// strings), which beats binary search's comparisons and branch misses;
-/// more by binary search on a sorted copy holding each category's position.
+/// Strings are found through a [`PackedTable`] when every string category
+/// has at most 16 bytes (one pack, one hash, one comparison). Otherwise few
+/// categories are found by a scan of equality tests, which beats binary
+/// search's comparisons and branch misses, and more by binary search on a
+/// sorted copy holding each category's position.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CategoryIndex {
     list: Vec<Category>,
     sorted: Vec<(Category, usize)>,
+    packed: Option<PackedTable>,
 }
 
 impl CategoryIndex {
@@ -149,10 +277,20 @@ impl CategoryIndex {
         if let Some(w) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(w[0].0.clone());
         }
+        let packed = list
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Category::Str(s) => Some(Packed::of(s).map(|p| (p, i))),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .filter(|entries| entries.len() <= TABLE_MAX)
+            .and_then(|entries| PackedTable::new(&entries));
         if list.len() <= SCAN_MAX {
             sorted.clear();
         }
-        Ok(Self { list, sorted })
+        Ok(Self { list, sorted, packed })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -160,8 +298,25 @@ impl CategoryIndex {
     }
 
     /// The position of `k` in the list.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn find(&self, k: Key<'_>) -> Option<usize> {
+        match (k, &self.packed) {
+            (Key::Str(s), Some(table)) => table.find(s),
+            _ => self.find_by_comparison(k),
+        }
+    }
+
+    /// The position of the string `s` in the list ([`find`](Self::find) of `Key::Str(s)`).
+    #[inline(always)]
+    pub(crate) fn find_str(&self, s: &str) -> Option<usize> {
+        match &self.packed {
+            Some(table) => table.find(s),
+            None => self.find_by_comparison(Key::Str(s)),
+        }
+    }
+
+    #[inline]
+    fn find_by_comparison(&self, k: Key<'_>) -> Option<usize> {
         if self.sorted.is_empty() {
             return self.list.iter().position(|c| eq_key(c, k));
         }
@@ -206,6 +361,54 @@ mod tests {
         }
         let dup = vec![Category::Int(1), Category::Int(2), Category::Int(1)];
         assert_eq!(CategoryIndex::new(dup).unwrap_err(), Category::Int(1));
+    }
+
+    #[test]
+    fn packed_strings_are_equal_exactly_when_the_strings_are() {
+        // Every length up to 17, strings differing in a single byte at every position.
+        let mut words: Vec<String> = vec![String::new()];
+        for len in 1..=17 {
+            let base: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+            words.push(base.clone());
+            for pos in 0..len {
+                let mut w = base.clone().into_bytes();
+                w[pos] = b'Z';
+                words.push(String::from_utf8(w).unwrap());
+            }
+        }
+        words.extend(["é", "ée", "e\u{301}", "日本語", "日本語の文字列です"].map(String::from));
+        for a in &words {
+            for b in &words {
+                match (Packed::of(a), Packed::of(b)) {
+                    (Some(pa), Some(pb)) => assert_eq!(pa == pb, a == b, "{a:?} vs {b:?}"),
+                    (pa, pb) => assert!(a.len() > 16 && pa.is_none() || b.len() > 16 && pb.is_none()),
+                }
+            }
+        }
+        // Lookups by packs agree with plain equality, hits and misses,
+        // and a list holding a long string falls back to comparisons.
+        let short: Vec<Category> = words
+            .iter()
+            .filter(|w| w.len() <= 16)
+            .take(16)
+            .map(|w| Category::from(w.as_str()))
+            .collect();
+        let mut long = short.clone();
+        long.truncate(15);
+        long.push(Category::from("a string longer than sixteen bytes"));
+        for list in [short, long] {
+            let index = CategoryIndex::new(list.clone()).unwrap();
+            assert_eq!(index.packed.is_some(), list.iter().all(|c| c.to_string().len() <= 16));
+            for w in &words {
+                let want = list.iter().position(|c| *c == Category::from(w.as_str()));
+                assert_eq!(index.find(Key::Str(w)), want, "{w:?}");
+            }
+            assert_eq!(
+                index.find(Key::Str("a string longer than sixteen bytes")),
+                list.iter().position(|c| c.to_string().len() > 16)
+            );
+            assert_eq!(index.find(Key::Null), None);
+        }
     }
 
     #[test]

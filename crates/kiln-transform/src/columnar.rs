@@ -1,12 +1,23 @@
-//! The batch path's fast lane: a chunk of rows is transformed step by step,
+//! The batch path's fast lane: a tile of rows is transformed step by step,
 //! column at a time over the typed column slices, calling the kernel's
-//! per-value functions ([`read_cell`], the [`LaneOp`] kernels, one-hot and
-//! ordinal lookups) and writing the row-major output with a stride.
+//! per-value functions ([`read_cell`]'s rules, the [`LaneOp`] kernels,
+//! one-hot and ordinal lookups) and writing the tile's row-major output with
+//! a stride.
+//!
+//! A tile is [`TILE_ROWS`] rows, so that its output (128 bytes a row for 32
+//! `f32` outputs) stays in the L1 cache while it is written column by
+//! column, and its numeric scratch lives on the stack. Numeric lanes run as
+//! passes over a tile of `f64` (read, each operation, conversion), loops the
+//! compiler vectorizes; failures are collected as flags, not branches.
+//! Category lookups go through [`CategoryIndex`](crate::category::CategoryIndex),
+//! the record path's lookup, once per value.
 //!
 //! Steps it does not specialize run through the per-row kernel
-//! ([`StepPlan::run`]). Anything unusual in a chunk (a fault of any kind)
-//! makes it give up ([`Bail`]); the caller then runs the chunk through the
+//! ([`StepPlan::run`]). Anything unusual in a tile (a fault of any kind)
+//! makes it give up ([`Bail`]); the caller then runs the tile through the
 //! per-row path, which reports exactly the error the record path would.
+//! Giving up is always safe; succeeding promises the per-row path's exact
+//! bits, which the property tests check.
 
 use kiln_core::{Bitmap, Column, ColumnData, DType, Value, ValueRef};
 
@@ -16,38 +27,46 @@ use crate::kernel::{
 };
 use crate::matrix::OutputFloat;
 
-/// Rows per chunk of the fast lane (its scratch buffer lives on the stack).
-pub(crate) const FAST_ROWS: usize = 1024;
+/// Rows per tile of the fast lane.
+pub(crate) const TILE_ROWS: usize = 256;
 
-/// The fast lane gave up on a chunk: rerun it through the per-row path.
+/// The fast lane gave up on a tile: rerun it through the per-row path.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Bail;
 
-/// Transforms rows `first..first + out.len() / n` into `out` (`n` outputs a row).
-pub(crate) fn run_chunk<T: OutputFloat>(
-    plan: &Plan,
-    cols: &[&Column],
-    first: usize,
-    out: &mut [T],
-) -> Result<(), Bail> {
+/// Per-tile scratch space (on the stack of the caller).
+struct Scratch<T> {
+    /// A numeric lane's values, `f64`, NaN for missing.
+    num: [f64; TILE_ROWS],
+    /// A numeric lane's converted outputs.
+    out: [T; TILE_ROWS],
+    /// A categorical lane's codes (one-hot column, `u32::MAX` for none).
+    codes: [u32; TILE_ROWS],
+}
+
+/// Transforms rows `first..first + out.len() / n` (at most [`TILE_ROWS`])
+/// into `out` (`n` outputs a row).
+pub(crate) fn run_tile<T: OutputFloat>(plan: &Plan, cols: &[&Column], first: usize, out: &mut [T]) -> Result<(), Bail> {
     let n = plan.n_outputs;
     if n == 0 {
         return Ok(());
     }
-    let rows = out.len() / n;
-    let mut start = 0;
-    while start < rows {
-        let m = (rows - start).min(FAST_ROWS);
-        let seg = out.get_mut(start * n..(start + m) * n).ok_or(Bail)?;
-        for step in &plan.steps {
-            run_step(step, cols, first + start, m, n, seg)?;
-        }
-        start += m;
+    let m = out.len() / n;
+    if m > TILE_ROWS || m * n != out.len() {
+        return Err(Bail);
+    }
+    let mut scratch = Scratch {
+        num: [0.0; TILE_ROWS],
+        out: [T::ZERO; TILE_ROWS],
+        codes: [0; TILE_ROWS],
+    };
+    for step in &plan.steps {
+        run_step(step, cols, first, m, n, out, &mut scratch)?;
     }
     Ok(())
 }
 
-/// Runs one step over `m` rows starting at batch row `first`.
+/// Runs one step over the `m` rows of a tile starting at batch row `first`.
 fn run_step<T: OutputFloat>(
     step: &StepPlan,
     cols: &[&Column],
@@ -55,74 +74,90 @@ fn run_step<T: OutputFloat>(
     m: usize,
     n: usize,
     out: &mut [T],
+    scratch: &mut Scratch<T>,
 ) -> Result<(), Bail> {
     if step.offset + step.width() > n {
         return Err(Bail);
     }
     match &step.expander {
         None => {
-            let mut buf = [0.0f64; FAST_ROWS];
-            let buf = buf.get_mut(..m).ok_or(Bail)?;
+            let buf = scratch.num.get_mut(..m).ok_or(Bail)?;
+            let tmp = scratch.out.get_mut(..m).ok_or(Bail)?;
             for (i, lane) in step.lanes.iter().enumerate() {
+                let indicator = step.offset + step.main_width + i;
+                if let Some(p) = one_pass(&lane.ops) {
+                    if p.indicator {
+                        // Rewritten by the other paths if this one does not finish.
+                        missing_indicator(lane, cols, first, tmp)?;
+                        scatter(tmp, indicator, n, out)?;
+                    }
+                    match one_pass_lane(lane, p, cols, first, tmp)? {
+                        OnePassed::Done => {
+                            scatter(tmp, step.offset + i, n, out)?;
+                            continue;
+                        }
+                        OnePassed::NotNumeric => return per_row(step, cols, first, m, n, out),
+                        OnePassed::Nulls => {}
+                    }
+                }
                 if !numeric_lane(lane, cols, first, buf)? {
                     return per_row(step, cols, first, m, n, out);
                 }
-                let indicator = step.offset + step.main_width + i;
                 for op in &lane.ops {
                     apply_op(op, buf, indicator, n, out)?;
                 }
-                write_numbers(buf, step.offset + i, n, out)?;
+                write_numbers(buf, tmp, step.offset + i, n, out)?;
             }
             Ok(())
         }
         Some(Expander::OneHot(enc)) if step.post.is_empty() => {
+            let codes = scratch.codes.get_mut(..m).ok_or(Bail)?;
+            let tmp = scratch.out.get_mut(..m).ok_or(Bail)?;
             for (i, (lane, e)) in step.lanes.iter().zip(enc).enumerate() {
                 let width = e.width();
                 let block = step.offset + lane.block;
                 if block + width > n {
                     return Err(Bail);
                 }
-                let mut last: Option<(Cell<'_>, Option<usize>)> = None;
-                categorical_lane(step, i, lane, cols, first, m, n, out, |c, row| {
-                    let hot = match last {
-                        Some((prev, hot)) if prev == c => hot,
-                        _ => {
-                            let hot = e.hot(c, lane.slot).map_err(|_| Bail)?;
-                            last = Some((c, hot));
-                            hot
-                        }
-                    };
-                    let dst = row.get_mut(block..block + width).ok_or(Bail)?;
-                    for (k, o) in dst.iter_mut().enumerate() {
-                        *o = if hot == Some(k) { T::ONE } else { T::ZERO };
+                let code = |hot: Option<usize>| hot.and_then(|h| u32::try_from(h).ok()).unwrap_or(u32::MAX);
+                categorical_lane(
+                    step,
+                    i,
+                    lane,
+                    cols,
+                    first,
+                    n,
+                    out,
+                    codes,
+                    // A frequent category is `hot`'s first answer; anything else takes its full way.
+                    |s| match e.categories.find_str(s) {
+                        Some(h) => Ok(code(Some(h))),
+                        None => e.hot(Cell::Str(s), lane.slot).map(code).map_err(|_| Bail),
+                    },
+                    |c| e.hot(c, lane.slot).map(code).map_err(|_| Bail),
+                )?;
+                // Column by column: a vectorized comparison, then stores with
+                // the stride (row by row, the zeros would be a call to
+                // `memset` or a mispredicted branch per row).
+                for (j, c) in (0..).zip(block..block + width) {
+                    for (t, &code) in tmp.iter_mut().zip(codes.iter()) {
+                        *t = if code == j { T::ONE } else { T::ZERO };
                     }
-                    Ok(())
-                })?;
+                    scatter(tmp, c, n, out)?;
+                }
             }
             Ok(())
         }
         Some(Expander::Ordinal(enc)) if step.post.is_empty() => {
+            let buf = scratch.num.get_mut(..m).ok_or(Bail)?;
+            let tmp = scratch.out.get_mut(..m).ok_or(Bail)?;
             for (i, (lane, e)) in step.lanes.iter().zip(enc).enumerate() {
-                let col = step.offset + lane.block;
-                let mut last: Option<(Cell<'_>, T)> = None;
-                categorical_lane(step, i, lane, cols, first, m, n, out, |c, row| {
-                    let t = match last {
-                        Some((prev, t)) if prev == c => t,
-                        _ => {
-                            let t = match e.code(c, lane.slot).map_err(|_| Bail)? {
-                                Cell::Num(x) => T::from_f64(x),
-                                _ => return Err(Bail),
-                            };
-                            if !t.is_finite() {
-                                return Err(Bail);
-                            }
-                            last = Some((c, t));
-                            t
-                        }
-                    };
-                    *row.get_mut(col).ok_or(Bail)? = t;
-                    Ok(())
-                })?;
+                let code = |c: Cell<'_>| match e.code(c, lane.slot) {
+                    Ok(Cell::Num(x)) => Ok(x),
+                    _ => Err(Bail),
+                };
+                categorical_lane(step, i, lane, cols, first, n, out, buf, |s| code(Cell::Str(s)), code)?;
+                write_numbers(buf, tmp, step.offset + lane.block, n, out)?;
             }
             Ok(())
         }
@@ -165,78 +200,251 @@ fn as_number(c: Result<Cell<'_>, crate::kernel::ReadFault>) -> (f64, bool) {
     }
 }
 
-/// Reads `vals` as type `dtype` (constant after inlining) into `buf`.
+/// Reads `vals` as type `dtype` through [`read_cell`] into `buf` (the
+/// general case; [`convert`] is the common one).
 #[inline(always)]
 fn read_typed<X: Copy>(
     dtype: DType,
     vals: &[X],
-    validity: Option<&Bitmap>,
-    first: usize,
     buf: &mut [f64],
     value: impl Fn(X) -> ValueRef<'static>,
 ) -> Result<(), Bail> {
     let mut ok = true;
-    match validity {
-        None => {
-            for (b, &x) in buf.iter_mut().zip(vals) {
-                let (y, good) = as_number(read_cell(dtype, value(x)));
-                *b = y;
-                ok &= good;
-            }
-        }
-        Some(bits) => {
-            for (k, (b, &x)) in buf.iter_mut().zip(vals).enumerate() {
-                let v = if bits.get(first + k) { value(x) } else { ValueRef::Null };
-                let (y, good) = as_number(read_cell(dtype, v));
-                *b = y;
-                ok &= good;
-            }
-        }
+    for (b, &x) in buf.iter_mut().zip(vals) {
+        let (y, good) = as_number(read_cell(dtype, value(x)));
+        *b = y;
+        ok &= good;
     }
     if ok { Ok(()) } else { Err(Bail) }
 }
 
+/// Reads `vals` into `buf` by `f`, which must be [`read_cell`] followed by
+/// [`as_number`] for every present value that reads without fault, and give
+/// an infinity for one that does not (NaN stays NaN: missing).
 #[inline(always)]
-fn read_values<X: Copy>(
-    dtype: DType,
-    vals: &[X],
-    validity: Option<&Bitmap>,
-    first: usize,
-    buf: &mut [f64],
-    value: impl Fn(X) -> ValueRef<'static>,
-) -> Result<bool, Bail> {
-    let vals = vals.get(first..first + buf.len()).ok_or(Bail)?;
-    match dtype {
-        DType::Float64 => read_typed(DType::Float64, vals, validity, first, buf, value)?,
-        DType::Float32 => read_typed(DType::Float32, vals, validity, first, buf, value)?,
-        DType::Int64 => read_typed(DType::Int64, vals, validity, first, buf, value)?,
-        _ => return Ok(false),
+fn convert<X: Copy>(vals: &[X], buf: &mut [f64], f: impl Fn(X) -> f64) -> Result<(), Bail> {
+    let mut bad = false;
+    for (b, &x) in buf.iter_mut().zip(vals) {
+        let y = f(x);
+        bad |= y.is_infinite();
+        *b = y;
     }
-    Ok(true)
+    if bad { Err(Bail) } else { Ok(()) }
+}
+
+/// Marks the null rows of `buf` missing (NaN).
+fn apply_validity(validity: Option<&Bitmap>, first: usize, buf: &mut [f64]) {
+    if let Some(bits) = validity {
+        for (k, b) in buf.iter_mut().enumerate() {
+            if !bits.get(first + k) {
+                *b = f64::NAN;
+            }
+        }
+    }
 }
 
 /// Reads a numeric lane's values (NaN for missing) into `buf`; `false` when
 /// the lane is not numeric.
+///
+/// Each arm is `read_cell(lane.dtype, value)` then [`as_number`], written
+/// out for its pair of column and feature type: a `float64` value is
+/// itself; rounded to `f32` for a `float32` feature; an integer converts
+/// (through `f32` for a `float32` feature); infinities are refused. Floats
+/// read as `int64` features (integral check, `-0.0` becoming `0`) take the
+/// general path.
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 fn numeric_lane(lane: &LanePlan, cols: &[&Column], first: usize, buf: &mut [f64]) -> Result<bool, Bail> {
     let col = cols.get(lane.slot).ok_or(Bail)?;
-    let validity = col.validity();
-    match col.data() {
-        ColumnData::Float64(v) => read_values(lane.dtype, v, validity, first, buf, ValueRef::Float),
-        ColumnData::Float32(v) => read_values(lane.dtype, v, validity, first, buf, |x| ValueRef::Float(f64::from(x))),
-        ColumnData::Int64(v) => read_values(lane.dtype, v, validity, first, buf, ValueRef::Int),
-        _ => Ok(false),
+    let m = buf.len();
+    let range = first..first + m;
+    match (col.data(), lane.dtype) {
+        (ColumnData::Float64(v), DType::Float64) => convert(v.get(range).ok_or(Bail)?, buf, |x| x)?,
+        (ColumnData::Float64(v), DType::Float32) => {
+            convert(v.get(range).ok_or(Bail)?, buf, |x| f64::from(x as f32))?;
+        }
+        (ColumnData::Float32(v), DType::Float32 | DType::Float64) => {
+            convert(v.get(range).ok_or(Bail)?, buf, f64::from)?;
+        }
+        (ColumnData::Int64(v), DType::Float64 | DType::Int64) => convert(v.get(range).ok_or(Bail)?, buf, |i| i as f64)?,
+        (ColumnData::Int64(v), DType::Float32) => {
+            convert(v.get(range).ok_or(Bail)?, buf, |i| f64::from(i as f32))?;
+        }
+        (ColumnData::Float64(v), DType::Int64) => {
+            read_typed(DType::Int64, v.get(range).ok_or(Bail)?, buf, ValueRef::Float)?;
+        }
+        (ColumnData::Float32(v), DType::Int64) => {
+            read_typed(DType::Int64, v.get(range).ok_or(Bail)?, buf, |x| {
+                ValueRef::Float(f64::from(x))
+            })?;
+        }
+        _ => return Ok(false),
     }
+    apply_validity(col.validity(), first, buf);
+    Ok(true)
+}
+
+/// A numeric lane's operations when one pass can apply them: a fill of
+/// missing values (NaN for none: missing stays missing), then one operation
+/// that keeps non-finite values non-finite (so the finiteness check of the
+/// output sees every fault on the way, including an infinite input).
+#[derive(Clone, Copy, Debug)]
+struct OnePass {
+    fill: f64,
+    indicator: bool,
+    op: OneOp,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum OneOp {
+    /// `(x - sub) / div`; `(x - 0) / 1` for no operation, which is `x`.
+    SubDiv { sub: f64, div: f64 },
+    /// `x * mul + add`, not clipped.
+    MulAdd { mul: f64, add: f64 },
+}
+
+/// A numeric fill value as the kernel reads it (`None` for a string).
+#[allow(clippy::cast_precision_loss)]
+fn fill_number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Float(x) => Some(*x),
+        Value::Int(i) => Some(*i as f64),
+        Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        _ => None,
+    }
+}
+
+/// The one-pass form of `ops`, if it has one.
+fn one_pass(ops: &[LaneOp]) -> Option<OnePass> {
+    let (fill, indicator, rest) = match ops {
+        [LaneOp::Fill { value, indicator }, rest @ ..] => (fill_number(value)?, *indicator, rest),
+        rest => (f64::NAN, false, rest),
+    };
+    let op = match rest {
+        [] => OneOp::SubDiv { sub: 0.0, div: 1.0 },
+        [LaneOp::SubDiv { sub, div }] => OneOp::SubDiv { sub: *sub, div: *div },
+        [LaneOp::MulAdd { mul, add, clip: None }] => OneOp::MulAdd { mul: *mul, add: *add },
+        _ => return None,
+    };
+    Some(OnePass { fill, indicator, op })
+}
+
+/// How [`one_pass_lane`] went.
+enum OnePassed {
+    /// `tmp` holds the lane's outputs.
+    Done,
+    /// The column is not numeric: the step runs row by row.
+    NotNumeric,
+    /// The tile has null rows: the general numeric path takes it.
+    Nulls,
+}
+
+/// Whether rows `first..first + m` are all valid.
+fn all_valid(validity: Option<&Bitmap>, first: usize, m: usize) -> bool {
+    validity.is_none_or(|bits| (first..first + m).all(|r| bits.get(r)))
+}
+
+/// Reads, fills, transforms and converts a numeric lane into `tmp` in one
+/// pass; a non-finite output (a fault on the way) bails.
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn one_pass_lane<T: OutputFloat>(
+    lane: &LanePlan,
+    p: OnePass,
+    cols: &[&Column],
+    first: usize,
+    tmp: &mut [T],
+) -> Result<OnePassed, Bail> {
+    let col = cols.get(lane.slot).ok_or(Bail)?;
+    let m = tmp.len();
+    if !all_valid(col.validity(), first, m) {
+        return Ok(OnePassed::Nulls);
+    }
+    let range = first..first + m;
+    // The reads are `numeric_lane`'s.
+    let ok = match (col.data(), lane.dtype) {
+        (ColumnData::Float64(v), DType::Float64) => one_pass_values(v.get(range).ok_or(Bail)?, |x| x, p, tmp),
+        (ColumnData::Float64(v), DType::Float32) => {
+            one_pass_values(v.get(range).ok_or(Bail)?, |x| f64::from(x as f32), p, tmp)
+        }
+        (ColumnData::Float32(v), DType::Float32 | DType::Float64) => {
+            one_pass_values(v.get(range).ok_or(Bail)?, f64::from, p, tmp)
+        }
+        (ColumnData::Int64(v), DType::Float64 | DType::Int64) => {
+            one_pass_values(v.get(range).ok_or(Bail)?, |i| i as f64, p, tmp)
+        }
+        (ColumnData::Int64(v), DType::Float32) => {
+            one_pass_values(v.get(range).ok_or(Bail)?, |i| f64::from(i as f32), p, tmp)
+        }
+        (ColumnData::Float64(_) | ColumnData::Float32(_), DType::Int64) => return Ok(OnePassed::Nulls),
+        _ => return Ok(OnePassed::NotNumeric),
+    };
+    if ok { Ok(OnePassed::Done) } else { Err(Bail) }
+}
+
+/// [`one_pass_lane`]'s loop, one per read and operation.
+#[inline(always)]
+fn one_pass_values<X: Copy, T: OutputFloat>(vals: &[X], read: impl Fn(X) -> f64, p: OnePass, tmp: &mut [T]) -> bool {
+    #[inline(always)]
+    fn run<X: Copy, T: OutputFloat>(
+        vals: &[X],
+        read: impl Fn(X) -> f64,
+        fill: f64,
+        op: impl Fn(f64) -> f64,
+        tmp: &mut [T],
+    ) -> bool {
+        let mut ok = true;
+        for (t, &x) in tmp.iter_mut().zip(vals) {
+            let x = read(x);
+            let x = if x.is_nan() { fill } else { x };
+            let y = T::from_f64(op(x));
+            ok &= y.is_finite();
+            *t = y;
+        }
+        ok
+    }
+    match p.op {
+        OneOp::SubDiv { sub, div } => run(vals, read, p.fill, |x| sub_div(x, sub, div), tmp),
+        OneOp::MulAdd { mul, add } => run(vals, read, p.fill, |x| mul_add(x, mul, add, None), tmp),
+    }
+}
+
+/// The missing indicator of a lane without null rows (NaN values).
+fn missing_indicator<T: OutputFloat>(
+    lane: &LanePlan,
+    cols: &[&Column],
+    first: usize,
+    tmp: &mut [T],
+) -> Result<(), Bail> {
+    let col = cols.get(lane.slot).ok_or(Bail)?;
+    let bits = [T::ZERO, T::ONE];
+    let range = first..first + tmp.len();
+    match col.data() {
+        ColumnData::Float64(v) => {
+            for (t, x) in tmp.iter_mut().zip(v.get(range).ok_or(Bail)?) {
+                *t = bits[usize::from(x.is_nan())];
+            }
+        }
+        ColumnData::Float32(v) => {
+            for (t, x) in tmp.iter_mut().zip(v.get(range).ok_or(Bail)?) {
+                *t = bits[usize::from(x.is_nan())];
+            }
+        }
+        // Integers are never missing without a null.
+        _ => tmp.fill(T::ZERO),
+    }
+    Ok(())
 }
 
 /// Applies `kernel` to the present values of `buf`; a non-finite result bails.
 #[inline(always)]
 fn map_present(buf: &mut [f64], kernel: impl Fn(f64) -> f64) -> Result<(), Bail> {
+    // `|` and a select rather than `||` and a branch: the loop vectorizes.
     let mut ok = true;
     for b in buf.iter_mut() {
         let x = *b;
         let y = kernel(x);
-        ok &= x.is_nan() || y.is_finite();
-        *b = if x.is_nan() { x } else { y };
+        let missing = x.is_nan();
+        ok &= missing | y.is_finite();
+        *b = if missing { x } else { y };
     }
     if ok { Ok(()) } else { Err(Bail) }
 }
@@ -252,17 +460,9 @@ fn apply_op<T: OutputFloat>(
 ) -> Result<(), Bail> {
     match op {
         LaneOp::Fill { value, indicator: ind } => {
-            let fill = match value {
-                Value::Float(x) => *x,
-                Value::Int(i) => *i as f64,
-                Value::Bool(b) => {
-                    if *b {
-                        1.0
-                    } else {
-                        0.0
-                    }
-                }
-                _ => {
+            let fill = match fill_number(value) {
+                Some(x) => x,
+                None => {
                     if buf.iter().any(|x| x.is_nan()) {
                         return Err(Bail);
                     }
@@ -294,42 +494,70 @@ fn apply_op<T: OutputFloat>(
     }
 }
 
-/// Writes a numeric lane to output column `col`; a missing or non-finite value bails.
-fn write_numbers<T: OutputFloat>(buf: &[f64], col: usize, n: usize, out: &mut [T]) -> Result<(), Bail> {
+/// Writes a numeric lane to output column `col`, converted through `tmp`;
+/// a missing or non-finite value bails.
+fn write_numbers<T: OutputFloat>(buf: &[f64], tmp: &mut [T], col: usize, n: usize, out: &mut [T]) -> Result<(), Bail> {
+    // One vectorizable pass converts and checks, one pass stores with the stride.
+    let mut ok = true;
+    for (t, &x) in tmp.iter_mut().zip(buf) {
+        let y = T::from_f64(x);
+        ok &= y.is_finite();
+        *t = y;
+    }
+    if !ok {
+        return Err(Bail);
+    }
+    scatter(tmp, col, n, out)
+}
+
+/// Stores `vals` into column `col` of consecutive rows of `n` outputs.
+#[inline]
+fn scatter<T: OutputFloat>(vals: &[T], col: usize, n: usize, out: &mut [T]) -> Result<(), Bail> {
     if col >= n {
         return Err(Bail);
     }
-    let mut ok = true;
-    for (row, &x) in out.chunks_exact_mut(n).zip(buf) {
-        let t = T::from_f64(x);
-        ok &= t.is_finite();
+    for (row, &t) in out.chunks_exact_mut(n).zip(vals) {
         row[col] = t;
     }
-    if ok { Ok(()) } else { Err(Bail) }
+    Ok(())
 }
 
-/// Reads a categorical lane row by row (the kernel's read and element-wise
-/// operations) and hands each cell and output row to `encode`.
+/// Reads a categorical lane (the kernel's read and element-wise operations)
+/// and stores the encoding of each row's cell in `codes` (one per tile
+/// row): `encode_str` for a string column without nulls nor operations
+/// (equal to `encode` of `Cell::Str`), `encode` otherwise.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn categorical_lane<'a, T: OutputFloat>(
+fn categorical_lane<'a, T: OutputFloat, C>(
     step: &'a StepPlan,
     i: usize,
     lane: &'a LanePlan,
     cols: &[&'a Column],
     first: usize,
-    m: usize,
     n: usize,
     out: &mut [T],
-    mut encode: impl FnMut(Cell<'a>, &mut [T]) -> Result<(), Bail>,
+    codes: &mut [C],
+    mut encode_str: impl FnMut(&'a str) -> Result<C, Bail>,
+    mut encode: impl FnMut(Cell<'a>) -> Result<C, Bail>,
 ) -> Result<(), Bail> {
     let col: &'a Column = cols.get(lane.slot).ok_or(Bail)?;
+    let m = codes.len();
     if col.len() < first + m {
         return Err(Bail);
     }
     let validity = col.validity();
     let data = col.data();
-    for (k, row) in out.chunks_exact_mut(n).take(m).enumerate() {
+    // The common case: strings, no nulls, nothing before the encoder
+    // (`read_cell` of a string for a string feature is the string).
+    if let (ColumnData::Utf8(s), None, true, DType::Categorical | DType::String) =
+        (data, validity, lane.ops.is_empty(), lane.dtype)
+    {
+        for (k, code) in codes.iter_mut().enumerate() {
+            *code = encode_str(s.get(first + k))?;
+        }
+        return Ok(());
+    }
+    for (k, (row, code)) in out.chunks_exact_mut(n).zip(codes.iter_mut()).enumerate() {
         let r = first + k;
         let v = if validity.is_some_and(|b| !b.get(r)) {
             ValueRef::Null
@@ -353,7 +581,7 @@ fn categorical_lane<'a, T: OutputFloat>(
             };
             walk(&lane.ops, &mut c, i, &mut sink).map_err(|_| Bail)?;
         }
-        encode(c, row)?;
+        *code = encode(c)?;
     }
     Ok(())
 }

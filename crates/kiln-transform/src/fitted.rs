@@ -21,8 +21,8 @@ use crate::{Error, Result};
 /// The format tag of fitted pipeline documents.
 pub const PIPELINE_FORMAT: &str = "kiln.pipeline/v1";
 
-/// Rows per parallel chunk of the batch path.
-const CHUNK_ROWS: usize = columnar::FAST_ROWS;
+/// Rows per parallel task of the batch path (whole tiles of the fast lane).
+const CHUNK_ROWS: usize = 32 * columnar::TILE_ROWS;
 /// Below this many rows the batch path stays on the calling thread.
 const PARALLEL_MIN_ROWS: usize = 4096;
 
@@ -893,16 +893,19 @@ impl FittedPipeline {
         }
         let _span = tracing::debug_span!("transform_batch", rows, outputs = n).entered();
         let run_chunk = |first_row: usize, chunk: &mut [T]| -> Result<()> {
-            if columnar::run_chunk(&self.plan, cols, first_row, chunk).is_ok() {
-                return Ok(());
-            }
-            // The fast lane gave up: the per-row kernel names the first fault.
-            for (k, o) in chunk.chunks_mut(n).enumerate() {
-                let row = first_row + k;
-                let src = ColumnsRow { cols, row };
-                self.plan
-                    .run_row(&src, o)
-                    .map_err(|f| self.fault_error(f, Some(row), &|slot| src.value(slot)))?;
+            for (t, tile) in chunk.chunks_mut(n * columnar::TILE_ROWS).enumerate() {
+                let first = first_row + t * columnar::TILE_ROWS;
+                if columnar::run_tile(&self.plan, cols, first, tile).is_ok() {
+                    continue;
+                }
+                // The fast lane gave up: the per-row kernel names the first fault.
+                for (k, o) in tile.chunks_mut(n).enumerate() {
+                    let row = first + k;
+                    let src = ColumnsRow { cols, row };
+                    self.plan
+                        .run_row(&src, o)
+                        .map_err(|f| self.fault_error(f, Some(row), &|slot| src.value(slot)))?;
+                }
             }
             Ok(())
         };

@@ -1,6 +1,9 @@
 //! Properties over random schemas, data and pipelines:
 //! - `transform_batch` equals `transform_record` row by row, bit for bit,
 //!   for `f32` and `f64` outputs, errors included (same error, first row);
+//! - the same on batches of thousands of rows (several tiles of the
+//!   columnar fast lane, several parallel chunks), with null-free stretches
+//!   next to stretches with nulls, unknown categories and faults;
 //! - a fitted pipeline reloaded from JSON gives bit-identical outputs;
 //! - fitting two shards and merging equals fitting the whole.
 
@@ -15,7 +18,19 @@ use kiln_transform::{
 use proptest::prelude::*;
 use proptest::sample::select;
 
-const CATS: [&str; 5] = ["a", "b", "c", "dd", "é"];
+/// Categories of every length class of the packed lookup (1-3, 4-8, 9-16
+/// bytes, multi-byte UTF-8) and one longer than 16 bytes, which makes an
+/// encoder that saw it fall back to comparisons.
+const CATS: [&str; 8] = [
+    "a",
+    "b",
+    "c",
+    "dd",
+    "é",
+    "eight888",
+    "sixteen-bytes-16",
+    "a category longer than sixteen bytes",
+];
 
 fn dtype() -> impl Strategy<Value = DType> {
     select(vec![
@@ -433,6 +448,64 @@ fn assert_same_fit(a: &FittedPipeline, b: &FittedPipeline) -> Result<(), TestCas
         }
     }
     Ok(())
+}
+
+/// `r` with every missing value replaced by a present one of its type.
+fn without_nulls(r: &Record, schema: &Schema) -> Record {
+    let mut out = r.clone();
+    for f in schema.features() {
+        let missing = match r.get(&f.name) {
+            None | Some(Value::Null) => true,
+            Some(Value::Float(x)) => x.is_nan(),
+            Some(_) => false,
+        };
+        if missing {
+            let v = match f.dtype {
+                DType::Float32 | DType::Float64 => Value::Float(0.25),
+                DType::Int64 => Value::Int(2),
+                DType::Bool => Value::Bool(true),
+                _ => Value::from("dd"),
+            };
+            out.insert(f.name.clone(), v);
+        }
+    }
+    out
+}
+
+/// `rows` rows drawn from `records` (stride `step`), in stretches of
+/// `stretch` rows alternately without nulls and as drawn.
+fn many_rows(records: &[Record], schema: &Schema, rows: usize, step: usize, stretch: usize) -> Vec<Record> {
+    (0..rows)
+        .map(|i| {
+            let r = &records[(i * step) % records.len()];
+            if (i / stretch).is_multiple_of(2) {
+                without_nulls(r, schema)
+            } else {
+                r.clone()
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn large_batches_equal_records(c in case(), step in 1usize..31, stretch in 100usize..700) {
+        let train = Batch::from_records(c.schema.clone(), &c.train).unwrap();
+        let fitted = match c.pipeline.fit(&train) {
+            Ok(f) => f,
+            Err(kiln_transform::Error::NoValues { .. }) => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("fit failed: {e}"))),
+        };
+        // More rows than one parallel chunk (8,192) and than the parallel threshold.
+        for data in [&c.train, &c.test] {
+            let rows = many_rows(data, &c.schema, 9_000, step, stretch);
+            let batch = Batch::from_records(c.schema.clone(), &rows).unwrap();
+            assert_parity::<f32>(&fitted, &batch, &rows)?;
+            assert_parity::<f64>(&fitted, &batch, &rows)?;
+        }
+    }
 }
 
 proptest! {
