@@ -49,3 +49,8 @@ pub use kiln_transform as transform;
 /// Tabular models trained on Burn, with metrics, calibration and run records (feature `train`).
 #[cfg(feature = "train")]
 pub use kiln_train as train;
+
+/// Signed model bundles: write, sign (OpenSSF Model Signing v1.0), verify on
+/// load, predict (feature `artifact`).
+#[cfg(feature = "artifact")]
+pub use kiln_artifact as artifact;
