@@ -7,11 +7,15 @@
 //! kiln validate --schema schema.json data/penguins/penguins.csv
 //! kiln runs list --dir target/quickstart/runs
 //! kiln runs compare RUN_A RUN_B --dir target/quickstart/runs
+//! kiln keygen --out signing.pem                 # and signing.pem.pub
+//! kiln sign target/quickstart/bundle --key signing.pem --tar model.tar
+//! kiln verify model.tar --public-key signing.pem.pub
 //! ```
 //!
 //! Exit codes: 0 success; 1 the check failed (breaking schema change,
 //! rejected rows, or violations with `--strict`); 2 bad usage or input that
-//! cannot be read. For `kiln validate`, cells that do not parse as their
+//! cannot be read; for `kiln verify`, 1 means the signature or a file did
+//! not verify (the message names what failed). For `kiln validate`, cells that do not parse as their
 //! type and missing columns are violations in the report (exit 0 or 1);
 //! only a malformed file (ragged rows, invalid UTF-8, an unbalanced quote)
 //! exits 2.
@@ -28,12 +32,13 @@ use kiln::validate::{Validator, ValidatorConfig};
 use kiln::{CsvReader, InferOptions, Role, Schema};
 
 mod runs;
+mod sign;
 
 #[derive(Parser)]
 #[command(
     name = "kiln",
     version,
-    about = "Kiln: schema contracts, validation and transforms for ML data"
+    about = "Kiln: schema contracts, validation, transforms, training runs and signed model bundles"
 )]
 struct Cli {
     /// Log more (repeat for more detail); RUST_LOG overrides.
@@ -53,6 +58,12 @@ enum Command {
     /// List and compare training runs (kiln.run/v1 records in a run store folder).
     #[command(subcommand)]
     Runs(runs::RunsCommand),
+    /// Generate a signing key pair (PEM): ECDSA P-256 by default.
+    Keygen(sign::KeygenArgs),
+    /// Sign a model directory or Kiln bundle (writes DIR/model.sig).
+    Sign(sign::SignArgs),
+    /// Verify a signed model directory or bundle (.tar); exit 1 names what failed.
+    Verify(sign::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -174,6 +185,9 @@ fn run(command: Command) -> Result<bool> {
         }
         Command::Validate(args) => validate(&args),
         Command::Runs(command) => runs::run(command),
+        Command::Keygen(args) => sign::keygen(&args),
+        Command::Sign(args) => sign::sign(&args),
+        Command::Verify(args) => sign::verify(&args),
     }
 }
 
