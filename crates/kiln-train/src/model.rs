@@ -265,6 +265,7 @@ impl ModelSpec {
 
     /// Targets in the network's output units (regression values through
     /// [`ModelSpec::target_scale`]; classes unchanged).
+    #[cfg(feature = "train")]
     pub(crate) fn output_targets<'a>(&self, targets: &'a Targets) -> std::borrow::Cow<'a, Targets> {
         match (targets, self.target_scale) {
             (Targets::Values(values), Some(scale)) => std::borrow::Cow::Owned(Targets::Values(
