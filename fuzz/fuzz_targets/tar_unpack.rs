@@ -37,11 +37,20 @@ fuzz_target!(|data: &[u8]| {
         .with_max_entry_bytes(1 << 20)
         .with_max_total_bytes(4 << 20);
     let result = unpack_reader(data, &dest, &limits);
-    let names: Vec<_> = fs::read_dir(work).map(|d| d.flatten().map(|e| e.file_name()).collect()).unwrap_or_default();
+    let names: Vec<_> = fs::read_dir(work)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
     match result {
         Ok(()) => {
-            assert_eq!(names, [std::ffi::OsString::from("out")], "unpack wrote beside its destination");
-            assert!(regular_files_only(&dest), "unpack created something other than files and directories");
+            assert_eq!(
+                names,
+                [std::ffi::OsString::from("out")],
+                "unpack wrote beside its destination"
+            );
+            assert!(
+                regular_files_only(&dest),
+                "unpack created something other than files and directories"
+            );
             if let Err(e) = fs::remove_dir_all(&dest) {
                 panic!("cannot clean up: {e}");
             }
