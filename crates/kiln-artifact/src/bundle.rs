@@ -283,10 +283,12 @@ fn open_dir(dir: &Path, policy: &TrustPolicy) -> Result<VerifiedBundle> {
     let signed = oms::verify_signature(&signature, policy)?;
     let verified = signed.check_dir(dir).map_err(|e| refine_truncation(e, dir, &signed))?;
     let mut files = BTreeMap::new();
+    let mut digests = BTreeMap::new();
     for f in verified.files() {
         files.insert(f.path.clone(), read_verified(dir, f)?);
+        digests.insert(f.path.clone(), (f.size, f.digest));
     }
-    let bundle = parse(files, signed.digest(), signed.signer().clone())?;
+    let bundle = parse(files, &digests, signed.digest(), signed.signer().clone())?;
     tracing::info!(digest = %bundle.digest, signer = bundle.signer.hint(), "bundle verified");
     Ok(bundle)
 }
@@ -341,7 +343,14 @@ fn take(files: &mut BTreeMap<String, Vec<u8>>, name: &str) -> Result<Vec<u8>> {
         .ok_or_else(|| Error::InvalidBundle(format!("{name} is missing")))
 }
 
-fn parse(mut files: BTreeMap<String, Vec<u8>>, digest: Digest, signer: VerifyingKey) -> Result<VerifiedBundle> {
+/// Parses the verified `files`; `verified` holds the size and digest each
+/// was read and checked with ([`read_verified`]); the manifest entries are compared with those, not hashed a third time.
+fn parse(
+    mut files: BTreeMap<String, Vec<u8>>,
+    verified: &BTreeMap<String, (u64, Digest)>,
+    digest: Digest,
+    signer: VerifyingKey,
+) -> Result<VerifiedBundle> {
     let manifest = Manifest::from_json(&take(&mut files, MANIFEST_FILE)?)?;
     let listed: BTreeSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
     let signed: BTreeSet<&str> = files.keys().map(String::as_str).collect();
@@ -353,8 +362,7 @@ fn parse(mut files: BTreeMap<String, Vec<u8>>, digest: Digest, signer: Verifying
         )));
     }
     for entry in &manifest.files {
-        let bytes = files.get(&entry.path).map_or(&[][..], Vec::as_slice);
-        if entry.size != bytes.len() as u64 || entry.sha256 != Digest::of(bytes) {
+        if verified.get(&entry.path) != Some(&(entry.size, entry.sha256)) {
             return Err(Error::InvalidBundle(format!(
                 "{}: {MANIFEST_FILE} lists another size or digest than the signed file's",
                 entry.path
