@@ -226,6 +226,17 @@ fn records(dtypes: &[DType], rows: std::ops::Range<usize>, unseen: bool) -> Boxe
         .boxed()
 }
 
+/// Fits the case's pipeline on its training rows; `None` when a column has
+/// no usable value (the only case in which fitting may fail).
+fn fit_case(c: &Case) -> Result<Option<FittedPipeline>, TestCaseError> {
+    let train = Batch::from_records(c.schema.clone(), &c.train).unwrap();
+    match c.pipeline.fit(&train) {
+        Ok(f) => Ok(Some(f)),
+        Err(kiln_transform::Error::NoValues { .. }) => Ok(None),
+        Err(e) => Err(TestCaseError::fail(format!("fit failed: {e}"))),
+    }
+}
+
 fn case() -> impl Strategy<Value = Case> {
     prop::collection::vec(dtype(), 1..6)
         .prop_flat_map(|dtypes| {
@@ -492,12 +503,7 @@ proptest! {
 
     #[test]
     fn large_batches_equal_records(c in case(), step in 1usize..31, stretch in 100usize..700) {
-        let train = Batch::from_records(c.schema.clone(), &c.train).unwrap();
-        let fitted = match c.pipeline.fit(&train) {
-            Ok(f) => f,
-            Err(kiln_transform::Error::NoValues { .. }) => return Ok(()),
-            Err(e) => return Err(TestCaseError::fail(format!("fit failed: {e}"))),
-        };
+        let Some(fitted) = fit_case(&c)? else { return Ok(()) };
         // More rows than one parallel chunk (8,192) and than the parallel threshold.
         for data in [&c.train, &c.test] {
             let rows = many_rows(data, &c.schema, 9_000, step, stretch);
@@ -513,13 +519,7 @@ proptest! {
 
     #[test]
     fn batch_equals_records_and_json_round_trips(c in case()) {
-        let train = Batch::from_records(c.schema.clone(), &c.train).unwrap();
-        let fitted = match c.pipeline.fit(&train) {
-            Ok(f) => f,
-            // Only columns without any usable value fail to fit.
-            Err(kiln_transform::Error::NoValues { .. }) => return Ok(()),
-            Err(e) => return Err(TestCaseError::fail(format!("fit failed: {e}"))),
-        };
+        let Some(fitted) = fit_case(&c)? else { return Ok(()) };
         for data in [&c.train, &c.test] {
             let batch = Batch::from_records(c.schema.clone(), data).unwrap();
             let serving = reshuffle(data);
