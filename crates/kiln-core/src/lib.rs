@@ -34,6 +34,7 @@
 //! [`format`](mod@format) for how versions are read.
 
 pub mod batch;
+pub mod buffer;
 pub mod compat;
 pub mod csv;
 pub mod digest;
