@@ -52,6 +52,16 @@ fn batch(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("1m_x_20_to_32_f64", &threads), |b| {
         b.iter(|| fitted.transform_batch_f64(black_box(&batch)).unwrap());
     });
+    // Batch scoring in a loop reuses its output buffer: no allocation and no
+    // page faults, the kernel's own speed.
+    let mut reused = vec![0f32; BATCH_ROWS * OUTPUTS];
+    group.bench_function(BenchmarkId::new("into_reused_1m_x_20_to_32_f32", &threads), |b| {
+        b.iter(|| {
+            fitted
+                .transform_batch_into(black_box(&batch), black_box(&mut reused))
+                .unwrap()
+        });
+    });
     group.bench_function(BenchmarkId::new("fit_1m_x_20", &threads), |b| {
         b.iter(|| kiln_benches::pipeline().fit(black_box(&batch)).unwrap());
     });

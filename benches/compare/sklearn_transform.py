@@ -120,7 +120,11 @@ def main() -> int:
     if args.kiln_seconds is not None:
         comparisons.append(("transform", "given", args.kiln_seconds, transform_s))
     else:
-        for bench, label in (("1m_x_20_to_32_f32", "transform f32"), ("1m_x_20_to_32_f64", "transform f64")):
+        for bench, label in (
+            ("1m_x_20_to_32_f32", "transform f32"),
+            ("1m_x_20_to_32_f64", "transform f64"),
+            ("into_reused_1m_x_20_to_32_f32", "transform f32 into a reused buffer"),
+        ):
             for threads, t in kiln_results(args.criterion_dir, bench).items():
                 comparisons.append((label, threads, t, transform_s))
         for threads, t in kiln_results(args.criterion_dir, "fit_1m_x_20").items():

@@ -208,6 +208,28 @@ impl StringColumn {
         (0..self.len()).map(|i| self.get(i))
     }
 
+    /// The `len() + 1` offsets: string `i` is `values()[offsets[i]..offsets[i + 1]]`.
+    ///
+    /// Offsets start at 0, never decrease and end at `values().len()`.
+    ///
+    /// ```
+    /// let c: kiln_core::StringColumn = ["ab", "", "c"].into_iter().collect();
+    /// assert_eq!(c.offsets(), [0, 2, 2, 3]);
+    /// assert_eq!(c.values(), "abc");
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn offsets(&self) -> &[i64] {
+        &self.offsets
+    }
+
+    /// All strings, concatenated (see [`offsets`](Self::offsets)).
+    #[must_use]
+    #[inline]
+    pub fn values(&self) -> &str {
+        &self.data
+    }
+
     /// The raw offsets and bytes.
     #[must_use]
     pub fn into_parts(self) -> (Vec<i64>, Vec<u8>) {

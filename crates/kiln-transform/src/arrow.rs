@@ -29,7 +29,7 @@ impl FittedPipeline {
         self.transform_batch_into(&self.arrow_batch(batch)?, out)
     }
 
-    fn transform_arrow_as<T: OutputFloat>(&self, batch: &RecordBatch) -> Result<Matrix<T>> {
+    fn transform_arrow_as<T: OutputFloat + kiln_core::buffer::Zeroed>(&self, batch: &RecordBatch) -> Result<Matrix<T>> {
         self.transform_batch_as(&self.arrow_batch(batch)?)
     }
 

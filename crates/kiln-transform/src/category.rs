@@ -133,16 +133,14 @@ const SCAN_MAX: usize = 16;
 /// Above this many string categories, no [`PackedTable`] is built.
 const TABLE_MAX: usize = 32;
 
-/// A string of at most 16 bytes as two words and its length, so that two
-/// such strings are equal exactly when their packs are: given the length,
-/// the words hold every byte (first and last 8 bytes from 8 bytes on, first
-/// and last 4 from 4 on, bytes `0`, `len / 2` and `len - 1` below). Packing
-/// is a few fixed-size loads; comparing is three integer comparisons, where
-/// a string comparison is a call to `memcmp`.
+/// A string of at most 16 bytes as one 128-bit word (its bytes, little
+/// endian, zero-padded) and its length, so that two such strings are equal
+/// exactly when their packs are. Packing a string inside a larger buffer is
+/// one 16-byte load and a mask ([`at`](Self::at)); comparing is two integer
+/// comparisons, where a string comparison is a call to `memcmp`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Packed {
-    lo: u64,
-    hi: u64,
+    bytes: u128,
     len: usize,
 }
 
@@ -152,41 +150,48 @@ impl Packed {
 
     /// Never equal to a string's pack (marks an empty table slot).
     const EMPTY: Self = Self {
-        lo: 0,
-        hi: 0,
+        bytes: 0,
         len: usize::MAX,
     };
 
-    /// The words folded into one, for hashing.
+    /// The word folded into one, for hashing.
     #[inline(always)]
     #[allow(clippy::cast_possible_truncation)]
     fn mix(self) -> u64 {
-        self.lo ^ self.hi.rotate_left(29) ^ (self.len as u64).rotate_right(7)
+        (self.bytes as u64) ^ ((self.bytes >> 64) as u64).rotate_left(29) ^ (self.len as u64).rotate_right(7)
     }
 
-    #[inline(always)]
-    fn of(s: &str) -> Option<Self> {
-        let b = s.as_bytes();
+    /// The pack of `b`; `None` when longer than [`MAX_LEN`](Self::MAX_LEN).
+    #[inline]
+    fn of(b: &[u8]) -> Option<Self> {
         let len = b.len();
-        let (lo, hi) = if len >= 8 {
-            if len > Self::MAX_LEN {
-                return None;
+        let mut word = [0u8; Self::MAX_LEN];
+        word.get_mut(..len)?.copy_from_slice(b);
+        Some(Self {
+            bytes: u128::from_le_bytes(word),
+            len,
+        })
+    }
+
+    /// The pack of `values[start..start + len]` ([`of`](Self::of) of it):
+    /// the 16 bytes from `start`, masked to `len`, when `values` has them.
+    #[inline(always)]
+    #[allow(clippy::cast_possible_truncation)]
+    fn at(values: &[u8], start: usize, len: usize) -> Option<Self> {
+        if len > Self::MAX_LEN {
+            return None;
+        }
+        match values.get(start..).and_then(<[u8]>::first_chunk::<{ Self::MAX_LEN }>) {
+            Some(word) => {
+                // `len <= 16`: the shift is 0..=128 bits (all bytes ..= none).
+                let mask = u128::MAX.checked_shr(((Self::MAX_LEN - len) * 8) as u32).unwrap_or(0);
+                Some(Self {
+                    bytes: u128::from_le_bytes(*word) & mask,
+                    len,
+                })
             }
-            let (first, last) = (b.first_chunk::<8>()?, b.last_chunk::<8>()?);
-            (u64::from_le_bytes(*first), u64::from_le_bytes(*last))
-        } else if len >= 4 {
-            let (first, last) = (b.first_chunk::<4>()?, b.last_chunk::<4>()?);
-            (
-                u64::from(u32::from_le_bytes(*first)),
-                u64::from(u32::from_le_bytes(*last)),
-            )
-        } else if let (Some(&a), Some(&z)) = (b.first(), b.last()) {
-            let mid = b.get(len / 2).copied().unwrap_or(0);
-            (u64::from(a) | (u64::from(mid) << 8) | (u64::from(z) << 16), 0)
-        } else {
-            (0, 0)
-        };
-        Some(Self { lo, hi, len })
+            None => Self::of(values.get(start..start + len)?),
+        }
     }
 }
 
@@ -245,11 +250,9 @@ impl PackedTable {
         (p.mix().wrapping_mul(self.mul) >> self.shift) as usize
     }
 
-    /// The position of `s`.
+    /// The position of the string packed as `p`.
     #[inline(always)]
-    fn find(&self, s: &str) -> Option<usize> {
-        // Longer than every string category: none equals it.
-        let p = Packed::of(s)?;
+    fn find(&self, p: Packed) -> Option<usize> {
         let &(q, i) = self.slots.get(self.slot(p))?;
         (q == p).then_some(i)
     }
@@ -281,7 +284,7 @@ impl CategoryIndex {
             .iter()
             .enumerate()
             .filter_map(|(i, c)| match c {
-                Category::Str(s) => Some(Packed::of(s).map(|p| (p, i))),
+                Category::Str(s) => Some(Packed::of(s.as_bytes()).map(|p| (p, i))),
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()
@@ -301,17 +304,19 @@ impl CategoryIndex {
     #[inline(always)]
     pub(crate) fn find(&self, k: Key<'_>) -> Option<usize> {
         match (k, &self.packed) {
-            (Key::Str(s), Some(table)) => table.find(s),
+            // Longer than every string category: none equals it.
+            (Key::Str(s), Some(table)) => Packed::of(s.as_bytes()).and_then(|p| table.find(p)),
             _ => self.find_by_comparison(k),
         }
     }
 
-    /// The position of the string `s` in the list ([`find`](Self::find) of `Key::Str(s)`).
+    /// The position of the string `values[start..end]` ([`find`](Self::find)
+    /// of it; `None` when that is not a string of `values`).
     #[inline(always)]
-    pub(crate) fn find_str(&self, s: &str) -> Option<usize> {
+    pub(crate) fn find_at(&self, values: &str, start: usize, end: usize) -> Option<usize> {
         match &self.packed {
-            Some(table) => table.find(s),
-            None => self.find_by_comparison(Key::Str(s)),
+            Some(table) => Packed::at(values.as_bytes(), start, end.checked_sub(start)?).and_then(|p| table.find(p)),
+            None => self.find_by_comparison(Key::Str(values.get(start..end)?)),
         }
     }
 
@@ -379,10 +384,24 @@ mod tests {
         words.extend(["é", "ée", "e\u{301}", "日本語", "日本語の文字列です"].map(String::from));
         for a in &words {
             for b in &words {
-                match (Packed::of(a), Packed::of(b)) {
+                match (Packed::of(a.as_bytes()), Packed::of(b.as_bytes())) {
                     (Some(pa), Some(pb)) => assert_eq!(pa == pb, a == b, "{a:?} vs {b:?}"),
                     (pa, pb) => assert!(a.len() > 16 && pa.is_none() || b.len() > 16 && pb.is_none()),
                 }
+            }
+        }
+        // A pack read inside a buffer (16 bytes loaded, or fewer near its
+        // end) is the string's pack, whatever the bytes around it.
+        for w in &words {
+            for (before, after) in [
+                ("", ""),
+                ("xyz", ""),
+                ("", "trailing bytes!!"),
+                ("é", "0123456789abcdefgh"),
+            ] {
+                let buf = format!("{before}{w}{after}");
+                let got = Packed::at(buf.as_bytes(), before.len(), w.len());
+                assert_eq!(got, Packed::of(w.as_bytes()), "{w:?} in {buf:?}");
             }
         }
         // Lookups by packs agree with plain equality, hits and misses,
@@ -402,6 +421,8 @@ mod tests {
             for w in &words {
                 let want = list.iter().position(|c| *c == Category::from(w.as_str()));
                 assert_eq!(index.find(Key::Str(w)), want, "{w:?}");
+                let buf = format!("ab{w}cd");
+                assert_eq!(index.find_at(&buf, 2, 2 + w.len()), want, "{w:?} in {buf:?}");
             }
             assert_eq!(
                 index.find(Key::Str("a string longer than sixteen bytes")),

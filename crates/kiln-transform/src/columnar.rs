@@ -1,16 +1,17 @@
 //! The batch path's fast lane: a tile of rows is transformed step by step,
 //! column at a time over the typed column slices, calling the kernel's
 //! per-value functions ([`read_cell`]'s rules, the [`LaneOp`] kernels,
-//! one-hot and ordinal lookups) and writing the tile's row-major output with
-//! a stride.
+//! one-hot and ordinal lookups) into a column-major tile, which is then
+//! stored as the rows of the row-major output.
 //!
-//! A tile is [`TILE_ROWS`] rows, so that its output (128 bytes a row for 32
-//! `f32` outputs) stays in the L1 cache while it is written column by
-//! column, and its numeric scratch lives on the stack. Numeric lanes run as
-//! passes over a tile of `f64` (read, each operation, conversion), loops the
-//! compiler vectorizes; failures are collected as flags, not branches.
-//! Category lookups go through [`CategoryIndex`](crate::category::CategoryIndex),
-//! the record path's lookup, once per value.
+//! A tile is [`tile_rows`] rows (128 for 32 `f32` outputs), so that its
+//! outputs stay in the L1 cache while written column by column, and its
+//! numeric scratch lives on the stack. Numeric lanes run as passes over a
+//! tile of `f64` (read, each operation, conversion), loops the compiler
+//! vectorizes; failures are collected as flags, not branches. Category
+//! lookups go through [`CategoryIndex`](crate::category::CategoryIndex),
+//! the record path's lookup, once per value (strings read straight from
+//! the column's buffer).
 //!
 //! Steps it does not specialize run through the per-row kernel
 //! ([`StepPlan::run`]). Anything unusual in a tile (a fault of any kind)
@@ -27,26 +28,84 @@ use crate::kernel::{
 };
 use crate::matrix::OutputFloat;
 
-/// Rows per tile of the fast lane.
-pub(crate) const TILE_ROWS: usize = 256;
+/// Most rows per tile of the fast lane (the size of the stack scratch).
+pub(crate) const TILE_ROWS: usize = 128;
+
+/// A tile's column-major outputs are kept about this size, so that they
+/// stay in the L1 cache while written column by column.
+const TILE_BYTES: usize = 16 << 10;
+
+/// Fewest rows per tile (very wide outputs).
+const MIN_TILE_ROWS: usize = 8;
+
+/// Rows per tile for `n` outputs of type `T`: a power of two from
+/// [`MIN_TILE_ROWS`] to [`TILE_ROWS`], so that it divides a chunk.
+pub(crate) fn tile_rows<T>(n: usize) -> usize {
+    let fit = (TILE_BYTES / (n.max(1) * size_of::<T>())).clamp(MIN_TILE_ROWS, TILE_ROWS);
+    1 << fit.ilog2()
+}
 
 /// The fast lane gave up on a tile: rerun it through the per-row path.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Bail;
 
+/// Space for a tile's column-major outputs, reused from tile to tile.
+pub(crate) struct TileBuf<T>(Vec<T>);
+
+impl<T: OutputFloat> TileBuf<T> {
+    /// Room for a tile of [`tile_rows`] rows of `n` outputs.
+    pub(crate) fn new(n: usize) -> Self {
+        Self(vec![T::ZERO; n * tile_rows::<T>(n)])
+    }
+}
+
+/// A tile's outputs, column-major: output column `c` of the tile's `m`
+/// rows is `buf[c * m..(c + 1) * m]`. Steps write whole columns (loops the
+/// compiler vectorizes, in the L1 cache); [`transpose`] then stores the
+/// rows in order. (Storing each column straight into the row-major output,
+/// one value every `n` outputs, is a cache miss per row and was a third of
+/// the batch path's time.)
+struct Tile<'b, T> {
+    buf: &'b mut [T],
+    m: usize,
+}
+
+impl<T> Tile<'_, T> {
+    /// Output column `c` of the tile.
+    #[inline(always)]
+    fn col(&mut self, c: usize) -> Result<&mut [T], Bail> {
+        self.buf.get_mut(c * self.m..(c + 1) * self.m).ok_or(Bail)
+    }
+
+    /// A sink writing row `k` of a step whose first output is `offset`.
+    #[inline(always)]
+    fn row_sink(&mut self, step: &StepPlan, k: usize) -> Result<OutSink<'_, T>, Bail> {
+        Ok(OutSink {
+            out: self.buf.get_mut(step.offset * self.m + k..).ok_or(Bail)?,
+            main: step.main_width,
+            offset: step.offset,
+            stride: self.m,
+        })
+    }
+}
+
 /// Per-tile scratch space (on the stack of the caller).
-struct Scratch<T> {
+struct Scratch {
     /// A numeric lane's values, `f64`, NaN for missing.
     num: [f64; TILE_ROWS],
-    /// A numeric lane's converted outputs.
-    out: [T; TILE_ROWS],
     /// A categorical lane's codes (one-hot column, `u32::MAX` for none).
     codes: [u32; TILE_ROWS],
 }
 
-/// Transforms rows `first..first + out.len() / n` (at most [`TILE_ROWS`])
-/// into `out` (`n` outputs a row).
-pub(crate) fn run_tile<T: OutputFloat>(plan: &Plan, cols: &[&Column], first: usize, out: &mut [T]) -> Result<(), Bail> {
+/// Transforms rows `first..first + out.len() / n` (at most the
+/// [`tile_rows`] `buf` was made for) into `out` (`n` outputs a row).
+pub(crate) fn run_tile<T: OutputFloat>(
+    plan: &Plan,
+    cols: &[&Column],
+    first: usize,
+    out: &mut [T],
+    buf: &mut TileBuf<T>,
+) -> Result<(), Bail> {
     let n = plan.n_outputs;
     if n == 0 {
         return Ok(());
@@ -55,64 +114,77 @@ pub(crate) fn run_tile<T: OutputFloat>(plan: &Plan, cols: &[&Column], first: usi
     if m > TILE_ROWS || m * n != out.len() {
         return Err(Bail);
     }
+    let mut tile = Tile {
+        buf: buf.0.get_mut(..m * n).ok_or(Bail)?,
+        m,
+    };
     let mut scratch = Scratch {
         num: [0.0; TILE_ROWS],
-        out: [T::ZERO; TILE_ROWS],
         codes: [0; TILE_ROWS],
     };
     for step in &plan.steps {
-        run_step(step, cols, first, m, n, out, &mut scratch)?;
+        run_step(step, cols, first, n, &mut tile, &mut scratch)?;
     }
+    transpose(tile.buf, m, out);
     Ok(())
 }
 
-/// Runs one step over the `m` rows of a tile starting at batch row `first`.
+/// Stores the column-major `cols` (columns of `m` values) as the rows of
+/// `out`, in order.
+#[inline]
+fn transpose<T: Copy>(cols: &[T], m: usize, out: &mut [T]) {
+    let n = cols.len() / m.max(1);
+    for (k, row) in out.chunks_exact_mut(n).enumerate() {
+        for (o, col) in row.iter_mut().zip(cols.chunks_exact(m)) {
+            if let Some(&v) = col.get(k) {
+                *o = v;
+            }
+        }
+    }
+}
+
+/// Runs one step over the `tile.m` rows of a tile starting at batch row `first`.
 fn run_step<T: OutputFloat>(
     step: &StepPlan,
     cols: &[&Column],
     first: usize,
-    m: usize,
     n: usize,
-    out: &mut [T],
-    scratch: &mut Scratch<T>,
+    tile: &mut Tile<'_, T>,
+    scratch: &mut Scratch,
 ) -> Result<(), Bail> {
     if step.offset + step.width() > n {
         return Err(Bail);
     }
+    let m = tile.m;
     match &step.expander {
         None => {
             let buf = scratch.num.get_mut(..m).ok_or(Bail)?;
-            let tmp = scratch.out.get_mut(..m).ok_or(Bail)?;
             for (i, lane) in step.lanes.iter().enumerate() {
                 let indicator = step.offset + step.main_width + i;
+                let column = step.offset + i;
                 if let Some(p) = one_pass(&lane.ops) {
                     if p.indicator {
                         // Rewritten by the other paths if this one does not finish.
-                        missing_indicator(lane, cols, first, tmp)?;
-                        scatter(tmp, indicator, n, out)?;
+                        missing_indicator(lane, cols, first, tile.col(indicator)?)?;
                     }
-                    match one_pass_lane(lane, p, cols, first, tmp)? {
-                        OnePassed::Done => {
-                            scatter(tmp, step.offset + i, n, out)?;
-                            continue;
-                        }
-                        OnePassed::NotNumeric => return per_row(step, cols, first, m, n, out),
+                    match one_pass_lane(lane, p, cols, first, tile.col(column)?)? {
+                        OnePassed::Done => continue,
+                        OnePassed::NotNumeric => return per_row(step, cols, first, tile),
                         OnePassed::Nulls => {}
                     }
                 }
                 if !numeric_lane(lane, cols, first, buf)? {
-                    return per_row(step, cols, first, m, n, out);
+                    return per_row(step, cols, first, tile);
                 }
                 for op in &lane.ops {
-                    apply_op(op, buf, indicator, n, out)?;
+                    apply_op(op, buf, indicator, tile)?;
                 }
-                write_numbers(buf, tmp, step.offset + i, n, out)?;
+                write_numbers(buf, tile.col(column)?)?;
             }
             Ok(())
         }
         Some(Expander::OneHot(enc)) if step.post.is_empty() => {
             let codes = scratch.codes.get_mut(..m).ok_or(Bail)?;
-            let tmp = scratch.out.get_mut(..m).ok_or(Bail)?;
             for (i, (lane, e)) in step.lanes.iter().zip(enc).enumerate() {
                 let width = e.width();
                 let block = step.offset + lane.block;
@@ -126,42 +198,42 @@ fn run_step<T: OutputFloat>(
                     lane,
                     cols,
                     first,
-                    n,
-                    out,
+                    tile,
                     codes,
                     // A frequent category is `hot`'s first answer; anything else takes its full way.
-                    |s| match e.categories.find_str(s) {
+                    |values, start, end| match e.categories.find_at(values, start, end) {
                         Some(h) => Ok(code(Some(h))),
-                        None => e.hot(Cell::Str(s), lane.slot).map(code).map_err(|_| Bail),
+                        None => {
+                            let s = values.get(start..end).ok_or(Bail)?;
+                            e.hot(Cell::Str(s), lane.slot).map(code).map_err(|_| Bail)
+                        }
                     },
                     |c| e.hot(c, lane.slot).map(code).map_err(|_| Bail),
                 )?;
-                // Column by column: a vectorized comparison, then stores with
-                // the stride (row by row, the zeros would be a call to
-                // `memset` or a mispredicted branch per row).
+                // Column by column: a vectorized comparison and store.
                 for (j, c) in (0..).zip(block..block + width) {
-                    for (t, &code) in tmp.iter_mut().zip(codes.iter()) {
+                    for (t, &code) in tile.col(c)?.iter_mut().zip(codes.iter()) {
                         *t = if code == j { T::ONE } else { T::ZERO };
                     }
-                    scatter(tmp, c, n, out)?;
                 }
             }
             Ok(())
         }
         Some(Expander::Ordinal(enc)) if step.post.is_empty() => {
             let buf = scratch.num.get_mut(..m).ok_or(Bail)?;
-            let tmp = scratch.out.get_mut(..m).ok_or(Bail)?;
             for (i, (lane, e)) in step.lanes.iter().zip(enc).enumerate() {
                 let code = |c: Cell<'_>| match e.code(c, lane.slot) {
                     Ok(Cell::Num(x)) => Ok(x),
                     _ => Err(Bail),
                 };
-                categorical_lane(step, i, lane, cols, first, n, out, buf, |s| code(Cell::Str(s)), code)?;
-                write_numbers(buf, tmp, step.offset + lane.block, n, out)?;
+                let code_at =
+                    |values: &str, start: usize, end: usize| code(Cell::Str(values.get(start..end).ok_or(Bail)?));
+                categorical_lane(step, i, lane, cols, first, tile, buf, code_at, code)?;
+                write_numbers(buf, tile.col(step.offset + lane.block)?)?;
             }
             Ok(())
         }
-        _ => per_row(step, cols, first, m, n, out),
+        _ => per_row(step, cols, first, tile),
     }
 }
 
@@ -170,19 +242,11 @@ fn per_row<T: OutputFloat>(
     step: &StepPlan,
     cols: &[&Column],
     first: usize,
-    m: usize,
-    n: usize,
-    out: &mut [T],
+    tile: &mut Tile<'_, T>,
 ) -> Result<(), Bail> {
-    for (k, row) in out.chunks_exact_mut(n).take(m).enumerate() {
+    for k in 0..tile.m {
         let src = ColumnsRow { cols, row: first + k };
-        let seg = row.get_mut(step.offset..step.offset + step.width()).ok_or(Bail)?;
-        let mut sink = OutSink {
-            out: seg,
-            main: step.main_width,
-            offset: step.offset,
-        };
-        step.run(&src, &mut sink).map_err(|_| Bail)?;
+        step.run(&src, &mut tile.row_sink(step, k)?).map_err(|_| Bail)?;
     }
     Ok(())
 }
@@ -449,14 +513,14 @@ fn map_present(buf: &mut [f64], kernel: impl Fn(f64) -> f64) -> Result<(), Bail>
     if ok { Ok(()) } else { Err(Bail) }
 }
 
-/// Applies one element-wise operation to a numeric lane (missing = NaN).
+/// Applies one element-wise operation to a numeric lane (missing = NaN);
+/// a missing indicator goes to output column `indicator` of the tile.
 #[allow(clippy::cast_precision_loss)]
 fn apply_op<T: OutputFloat>(
     op: &LaneOp,
     buf: &mut [f64],
     indicator: usize,
-    n: usize,
-    out: &mut [T],
+    tile: &mut Tile<'_, T>,
 ) -> Result<(), Bail> {
     match op {
         LaneOp::Fill { value, indicator: ind } => {
@@ -470,11 +534,8 @@ fn apply_op<T: OutputFloat>(
                 }
             };
             if *ind {
-                if indicator >= n {
-                    return Err(Bail);
-                }
-                for (row, x) in out.chunks_exact_mut(n).zip(buf.iter()) {
-                    row[indicator] = if x.is_nan() { T::ONE } else { T::ZERO };
+                for (t, x) in tile.col(indicator)?.iter_mut().zip(buf.iter()) {
+                    *t = if x.is_nan() { T::ONE } else { T::ZERO };
                 }
             }
             if fill.is_nan() {
@@ -494,38 +555,24 @@ fn apply_op<T: OutputFloat>(
     }
 }
 
-/// Writes a numeric lane to output column `col`, converted through `tmp`;
-/// a missing or non-finite value bails.
-fn write_numbers<T: OutputFloat>(buf: &[f64], tmp: &mut [T], col: usize, n: usize, out: &mut [T]) -> Result<(), Bail> {
-    // One vectorizable pass converts and checks, one pass stores with the stride.
+/// Converts a numeric lane into an output column; a missing or non-finite
+/// value bails.
+fn write_numbers<T: OutputFloat>(buf: &[f64], col: &mut [T]) -> Result<(), Bail> {
+    // `&=` rather than an early return: the loop vectorizes.
     let mut ok = true;
-    for (t, &x) in tmp.iter_mut().zip(buf) {
+    for (t, &x) in col.iter_mut().zip(buf) {
         let y = T::from_f64(x);
         ok &= y.is_finite();
         *t = y;
     }
-    if !ok {
-        return Err(Bail);
-    }
-    scatter(tmp, col, n, out)
-}
-
-/// Stores `vals` into column `col` of consecutive rows of `n` outputs.
-#[inline]
-fn scatter<T: OutputFloat>(vals: &[T], col: usize, n: usize, out: &mut [T]) -> Result<(), Bail> {
-    if col >= n {
-        return Err(Bail);
-    }
-    for (row, &t) in out.chunks_exact_mut(n).zip(vals) {
-        row[col] = t;
-    }
-    Ok(())
+    if ok { Ok(()) } else { Err(Bail) }
 }
 
 /// Reads a categorical lane (the kernel's read and element-wise operations)
 /// and stores the encoding of each row's cell in `codes` (one per tile
-/// row): `encode_str` for a string column without nulls nor operations
-/// (equal to `encode` of `Cell::Str`), `encode` otherwise.
+/// row): `encode_str(values, start, end)` for a string column without
+/// nulls nor operations (equal to `encode` of `Cell::Str(&values[start..end])`),
+/// `encode` otherwise.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn categorical_lane<'a, T: OutputFloat, C>(
@@ -534,10 +581,9 @@ fn categorical_lane<'a, T: OutputFloat, C>(
     lane: &'a LanePlan,
     cols: &[&'a Column],
     first: usize,
-    n: usize,
-    out: &mut [T],
+    tile: &mut Tile<'_, T>,
     codes: &mut [C],
-    mut encode_str: impl FnMut(&'a str) -> Result<C, Bail>,
+    mut encode_str: impl FnMut(&'a str, usize, usize) -> Result<C, Bail>,
     mut encode: impl FnMut(Cell<'a>) -> Result<C, Bail>,
 ) -> Result<(), Bail> {
     let col: &'a Column = cols.get(lane.slot).ok_or(Bail)?;
@@ -552,12 +598,17 @@ fn categorical_lane<'a, T: OutputFloat, C>(
     if let (ColumnData::Utf8(s), None, true, DType::Categorical | DType::String) =
         (data, validity, lane.ops.is_empty(), lane.dtype)
     {
-        for (k, code) in codes.iter_mut().enumerate() {
-            *code = encode_str(s.get(first + k))?;
+        let offsets = s.offsets().get(first..=first + m).ok_or(Bail)?;
+        let values = s.values();
+        for (code, w) in codes.iter_mut().zip(offsets.windows(2)) {
+            // Offsets are non-negative (a `StringColumn` invariant).
+            #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+            let (start, end) = (w[0] as usize, w[1] as usize);
+            *code = encode_str(values, start, end)?;
         }
         return Ok(());
     }
-    for (k, (row, code)) in out.chunks_exact_mut(n).zip(codes.iter_mut()).enumerate() {
+    for (k, code) in codes.iter_mut().enumerate() {
         let r = first + k;
         let v = if validity.is_some_and(|b| !b.get(r)) {
             ValueRef::Null
@@ -573,13 +624,7 @@ fn categorical_lane<'a, T: OutputFloat, C>(
         };
         let mut c = read_cell(lane.dtype, v).map_err(|_| Bail)?;
         if !lane.ops.is_empty() {
-            let seg = row.get_mut(step.offset..step.offset + step.width()).ok_or(Bail)?;
-            let mut sink = OutSink {
-                out: seg,
-                main: step.main_width,
-                offset: step.offset,
-            };
-            walk(&lane.ops, &mut c, i, &mut sink).map_err(|_| Bail)?;
+            walk(&lane.ops, &mut c, i, &mut tile.row_sink(step, k)?).map_err(|_| Bail)?;
         }
         *code = encode(c)?;
     }

@@ -22,7 +22,7 @@ use crate::{Error, Result};
 pub const PIPELINE_FORMAT: &str = "kiln.pipeline/v1";
 
 /// Rows per parallel task of the batch path (whole tiles of the fast lane).
-const CHUNK_ROWS: usize = 32 * columnar::TILE_ROWS;
+const CHUNK_ROWS: usize = 64 * columnar::TILE_ROWS;
 /// Below this many rows the batch path stays on the calling thread.
 const PARALLEL_MIN_ROWS: usize = 4096;
 
@@ -853,9 +853,14 @@ impl FittedPipeline {
         self.transform_batch_as(batch)
     }
 
-    pub(crate) fn transform_batch_as<T: OutputFloat>(&self, batch: &Batch) -> Result<Matrix<T>> {
+    pub(crate) fn transform_batch_as<T: OutputFloat + kiln_core::buffer::Zeroed>(
+        &self,
+        batch: &Batch,
+    ) -> Result<Matrix<T>> {
         let cols = self.n_outputs();
-        let mut data = vec![T::ZERO; batch.num_rows() * cols];
+        // Huge pages where available: faulting in 4 KiB pages of a fresh
+        // output costs about as much as the transform.
+        let mut data = kiln_core::buffer::zeroed(batch.num_rows() * cols);
         self.transform_batch_into(batch, &mut data)?;
         Ok(Matrix {
             rows: batch.num_rows(),
@@ -892,10 +897,12 @@ impl FittedPipeline {
             return Ok(());
         }
         let _span = tracing::debug_span!("transform_batch", rows, outputs = n).entered();
+        let tile_rows = columnar::tile_rows::<T>(n);
         let run_chunk = |first_row: usize, chunk: &mut [T]| -> Result<()> {
-            for (t, tile) in chunk.chunks_mut(n * columnar::TILE_ROWS).enumerate() {
-                let first = first_row + t * columnar::TILE_ROWS;
-                if columnar::run_tile(&self.plan, cols, first, tile).is_ok() {
+            let mut buf = columnar::TileBuf::new(n);
+            for (t, tile) in chunk.chunks_mut(n * tile_rows).enumerate() {
+                let first = first_row + t * tile_rows;
+                if columnar::run_tile(&self.plan, cols, first, tile, &mut buf).is_ok() {
                     continue;
                 }
                 // The fast lane gave up: the per-row kernel names the first fault.

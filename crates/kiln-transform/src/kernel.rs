@@ -306,10 +306,14 @@ pub(crate) trait Sink<'a> {
 }
 
 /// The serving sink: writes checked output floats.
+///
+/// Output column `j` of the step is `out[j * stride]`: a row's segment has
+/// stride 1, a column-major tile of `m` rows (the batch path) stride `m`.
 pub(crate) struct OutSink<'o, T> {
     pub(crate) out: &'o mut [T],
     pub(crate) main: usize,
     pub(crate) offset: usize,
+    pub(crate) stride: usize,
 }
 
 impl<'a, T: OutputFloat> Sink<'a> for OutSink<'_, T> {
@@ -332,7 +336,7 @@ impl<'a, T: OutputFloat> Sink<'a> for OutSink<'_, T> {
                 value: y,
             });
         }
-        match self.out.get_mut(j) {
+        match self.out.get_mut(j * self.stride) {
             Some(slot) => {
                 *slot = t;
                 Ok(())
@@ -343,7 +347,7 @@ impl<'a, T: OutputFloat> Sink<'a> for OutSink<'_, T> {
 
     #[inline]
     fn indicator(&mut self, lane: usize, missing: bool) {
-        if let Some(slot) = self.out.get_mut(self.main + lane) {
+        if let Some(slot) = self.out.get_mut((self.main + lane) * self.stride) {
             *slot = if missing { T::ONE } else { T::ZERO };
         }
     }
@@ -802,6 +806,7 @@ impl Plan {
                 out: seg,
                 main: step.main_width,
                 offset: step.offset,
+                stride: 1,
             };
             step.run(src, &mut sink)?;
         }
