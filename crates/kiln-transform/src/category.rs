@@ -182,18 +182,25 @@ impl Packed {
             return None;
         }
         match values.get(start..).and_then(<[u8]>::first_chunk::<{ Self::MAX_LEN }>) {
-            Some(word) => {
-                // `len <= 16`: the shift is 0..=128 bits (all bytes ..= none).
-                let mask = u128::MAX.checked_shr(((Self::MAX_LEN - len) * 8) as u32).unwrap_or(0);
-                Some(Self {
-                    bytes: u128::from_le_bytes(*word) & mask,
-                    len,
-                })
-            }
+            Some(word) => Some(Self {
+                bytes: u128::from_le_bytes(*word) & *BYTE_MASKS.get(len)?,
+                len,
+            }),
             None => Self::of(values.get(start..start + len)?),
         }
     }
 }
+
+/// `BYTE_MASKS[len]` keeps the first `len` bytes of a little-endian word.
+static BYTE_MASKS: [u128; Packed::MAX_LEN + 1] = {
+    let mut masks = [0u128; Packed::MAX_LEN + 1];
+    let mut len = 1;
+    while len <= Packed::MAX_LEN {
+        masks[len] = u128::MAX >> ((Packed::MAX_LEN - len) * 8);
+        len += 1;
+    }
+    masks
+};
 
 /// String categories in a table indexed by a multiplicative hash of their
 /// packs that is collision-free for them (the multiplier is searched for

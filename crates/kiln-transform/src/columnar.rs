@@ -23,8 +23,8 @@
 use kiln_core::{Bitmap, Column, ColumnData, DType, Value, ValueRef};
 
 use crate::kernel::{
-    Cell, ColumnsRow, Expander, LaneOp, LanePlan, OutSink, Plan, StepPlan, clip, log1p, mul_add, read_cell, sub_div,
-    walk,
+    Cell, ColumnsRow, Expander, LaneOp, LanePlan, OneHotLane, OutSink, Plan, StepPlan, clip, log1p, mul_add, read_cell,
+    sub_div, walk,
 };
 use crate::matrix::OutputFloat;
 
@@ -192,24 +192,19 @@ fn run_step<T: OutputFloat>(
                     return Err(Bail);
                 }
                 let code = |hot: Option<usize>| hot.and_then(|h| u32::try_from(h).ok()).unwrap_or(u32::MAX);
-                categorical_lane(
-                    step,
-                    i,
-                    lane,
-                    cols,
-                    first,
-                    tile,
-                    codes,
-                    // A frequent category is `hot`'s first answer; anything else takes its full way.
-                    |values, start, end| match e.categories.find_at(values, start, end) {
-                        Some(h) => Ok(code(Some(h))),
-                        None => {
-                            let s = values.get(start..end).ok_or(Bail)?;
-                            e.hot(Cell::Str(s), lane.slot).map(code).map_err(|_| Bail)
-                        }
-                    },
-                    |c| e.hot(c, lane.slot).map(code).map_err(|_| Bail),
-                )?;
+                if let Some((values, offsets)) = plain_strings(lane, cols, first, m)? {
+                    // A listed category is `hot`'s first answer; anything else takes its full way.
+                    for (c, (start, end)) in codes.iter_mut().zip(spans(offsets)) {
+                        *c = match e.categories.find_at(values, start, end) {
+                            Some(h) => code(Some(h)),
+                            None => code(unlisted(e, lane.slot, values, start, end)?),
+                        };
+                    }
+                } else {
+                    categorical_lane(step, i, lane, cols, first, tile, codes, |c| {
+                        e.hot(c, lane.slot).map(code).map_err(|_| Bail)
+                    })?;
+                }
                 // Column by column: a vectorized comparison and store.
                 for (j, c) in (0..).zip(block..block + width) {
                     for (t, &code) in tile.col(c)?.iter_mut().zip(codes.iter()) {
@@ -226,15 +221,56 @@ fn run_step<T: OutputFloat>(
                     Ok(Cell::Num(x)) => Ok(x),
                     _ => Err(Bail),
                 };
-                let code_at =
-                    |values: &str, start: usize, end: usize| code(Cell::Str(values.get(start..end).ok_or(Bail)?));
-                categorical_lane(step, i, lane, cols, first, tile, buf, code_at, code)?;
+                if let Some((values, offsets)) = plain_strings(lane, cols, first, m)? {
+                    for (b, (start, end)) in buf.iter_mut().zip(spans(offsets)) {
+                        *b = code(Cell::Str(values.get(start..end).ok_or(Bail)?))?;
+                    }
+                } else {
+                    categorical_lane(step, i, lane, cols, first, tile, buf, code)?;
+                }
                 write_numbers(buf, tile.col(step.offset + lane.block)?)?;
             }
             Ok(())
         }
         _ => per_row(step, cols, first, tile),
     }
+}
+
+/// A string column's buffer and the `m + 1` offsets of rows `first..first + m`,
+/// when the lane encodes its strings as they are: no nulls, no operations
+/// before the encoder (`read_cell` of a string for a string feature is the
+/// string).
+#[inline(always)]
+fn plain_strings<'a>(
+    lane: &LanePlan,
+    cols: &[&'a Column],
+    first: usize,
+    m: usize,
+) -> Result<Option<(&'a str, &'a [i64])>, Bail> {
+    let col = cols.get(lane.slot).ok_or(Bail)?;
+    match (col.data(), col.validity(), lane.ops.is_empty(), lane.dtype) {
+        (ColumnData::Utf8(s), None, true, DType::Categorical | DType::String) => {
+            Ok(Some((s.values(), s.offsets().get(first..=first + m).ok_or(Bail)?)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The byte range of each string from consecutive offsets.
+#[inline(always)]
+fn spans(offsets: &[i64]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    // Offsets are non-negative (a `StringColumn` invariant).
+    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+    offsets.windows(2).map(|w| (w[0] as usize, w[1] as usize))
+}
+
+/// The one-hot column of `values[start..end]`, not a listed category
+/// (infrequent, unknown): off the hot loop.
+#[cold]
+#[inline(never)]
+fn unlisted(e: &OneHotLane, slot: usize, values: &str, start: usize, end: usize) -> Result<Option<usize>, Bail> {
+    let s = values.get(start..end).ok_or(Bail)?;
+    e.hot(Cell::Str(s), slot).map_err(|_| Bail)
 }
 
 /// Runs a step the fast lane does not specialize through the per-row kernel.
@@ -569,10 +605,8 @@ fn write_numbers<T: OutputFloat>(buf: &[f64], col: &mut [T]) -> Result<(), Bail>
 }
 
 /// Reads a categorical lane (the kernel's read and element-wise operations)
-/// and stores the encoding of each row's cell in `codes` (one per tile
-/// row): `encode_str(values, start, end)` for a string column without
-/// nulls nor operations (equal to `encode` of `Cell::Str(&values[start..end])`),
-/// `encode` otherwise.
+/// and stores `encode` of each row's cell in `codes` (one per tile row);
+/// the general way, where [`plain_strings`] does not apply.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn categorical_lane<'a, T: OutputFloat, C>(
@@ -583,7 +617,6 @@ fn categorical_lane<'a, T: OutputFloat, C>(
     first: usize,
     tile: &mut Tile<'_, T>,
     codes: &mut [C],
-    mut encode_str: impl FnMut(&'a str, usize, usize) -> Result<C, Bail>,
     mut encode: impl FnMut(Cell<'a>) -> Result<C, Bail>,
 ) -> Result<(), Bail> {
     let col: &'a Column = cols.get(lane.slot).ok_or(Bail)?;
@@ -593,21 +626,6 @@ fn categorical_lane<'a, T: OutputFloat, C>(
     }
     let validity = col.validity();
     let data = col.data();
-    // The common case: strings, no nulls, nothing before the encoder
-    // (`read_cell` of a string for a string feature is the string).
-    if let (ColumnData::Utf8(s), None, true, DType::Categorical | DType::String) =
-        (data, validity, lane.ops.is_empty(), lane.dtype)
-    {
-        let offsets = s.offsets().get(first..=first + m).ok_or(Bail)?;
-        let values = s.values();
-        for (code, w) in codes.iter_mut().zip(offsets.windows(2)) {
-            // Offsets are non-negative (a `StringColumn` invariant).
-            #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
-            let (start, end) = (w[0] as usize, w[1] as usize);
-            *code = encode_str(values, start, end)?;
-        }
-        return Ok(());
-    }
     for (k, code) in codes.iter_mut().enumerate() {
         let r = first + k;
         let v = if validity.is_some_and(|b| !b.get(r)) {
