@@ -162,15 +162,31 @@ impl Packed {
     }
 
     /// The pack of `b`; `None` when longer than [`MAX_LEN`](Self::MAX_LEN).
+    ///
+    /// A few fixed-size loads (a variable-length copy would be a call to
+    /// `memcpy`): from 8 bytes on, the first 8 and the last 8 shifted down
+    /// past the bytes they share; from 4 on, the same with 4-byte words.
     #[inline]
+    #[allow(clippy::cast_possible_truncation)]
     fn of(b: &[u8]) -> Option<Self> {
         let len = b.len();
-        let mut word = [0u8; Self::MAX_LEN];
-        word.get_mut(..len)?.copy_from_slice(b);
-        Some(Self {
-            bytes: u128::from_le_bytes(word),
-            len,
-        })
+        let bytes = if len >= 8 {
+            if len > Self::MAX_LEN {
+                return None;
+            }
+            let lo = u64::from_le_bytes(*b.first_chunk::<8>()?);
+            let hi = u64::from_le_bytes(*b.last_chunk::<8>()?);
+            let hi = hi.checked_shr(((Self::MAX_LEN - len) * 8) as u32).unwrap_or(0);
+            u128::from(lo) | (u128::from(hi) << 64)
+        } else if len >= 4 {
+            let lo = u32::from_le_bytes(*b.first_chunk::<4>()?);
+            let hi = u32::from_le_bytes(*b.last_chunk::<4>()?);
+            let hi = hi.checked_shr(((8 - len) * 8) as u32).unwrap_or(0);
+            u128::from(lo) | (u128::from(hi) << 32)
+        } else {
+            b.iter().rev().fold(0, |word, &x| (word << 8) | u128::from(x))
+        };
+        Some(Self { bytes, len })
     }
 
     /// The pack of `values[start..start + len]` ([`of`](Self::of) of it):
