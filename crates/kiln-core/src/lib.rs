@@ -43,6 +43,7 @@ pub mod format;
 pub mod ids;
 pub mod infer;
 pub mod schema;
+pub mod strkey;
 pub mod timestamp;
 pub mod value;
 
@@ -57,4 +58,5 @@ pub use error::{Error, Result};
 pub use ids::{ModelName, Version};
 pub use infer::InferOptions;
 pub use schema::{DType, Feature, Role, SCHEMA_FORMAT, Schema};
+pub use strkey::StrKey;
 pub use value::{Record, Value, ValueRef};

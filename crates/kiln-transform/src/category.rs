@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use kiln_core::StrKey;
 use serde::{Deserialize, Serialize};
 
 /// One category of a one-hot or ordinal encoder (or a most-frequent value).
@@ -130,112 +131,27 @@ fn eq_key(c: &Category, k: Key<'_>) -> bool {
 /// Above this many categories, lookups binary-search a sorted copy.
 const SCAN_MAX: usize = 16;
 
-/// Above this many string categories, no [`PackedTable`] is built.
+/// Above this many string categories, no [`KeyTable`] is built.
 const TABLE_MAX: usize = 32;
 
-/// A string of at most 16 bytes as one 128-bit word (its bytes, little
-/// endian, zero-padded) and its length, so that two such strings are equal
-/// exactly when their packs are. Packing a string inside a larger buffer is
-/// one 16-byte load and a mask ([`at`](Self::at)); comparing is two integer
-/// comparisons, where a string comparison is a call to `memcmp`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Packed {
-    bytes: u128,
-    len: usize,
-}
-
-impl Packed {
-    /// Longest string packed.
-    const MAX_LEN: usize = 16;
-
-    /// Never equal to a string's pack (marks an empty table slot).
-    const EMPTY: Self = Self {
-        bytes: 0,
-        len: usize::MAX,
-    };
-
-    /// The word folded into one, for hashing.
-    #[inline(always)]
-    #[allow(clippy::cast_possible_truncation)]
-    fn mix(self) -> u64 {
-        (self.bytes as u64) ^ ((self.bytes >> 64) as u64).rotate_left(29) ^ (self.len as u64).rotate_right(7)
-    }
-
-    /// The pack of `b`; `None` when longer than [`MAX_LEN`](Self::MAX_LEN).
-    ///
-    /// A few fixed-size loads (a variable-length copy would be a call to
-    /// `memcpy`): from 8 bytes on, the first 8 and the last 8 shifted down
-    /// past the bytes they share; from 4 on, the same with 4-byte words.
-    #[inline]
-    #[allow(clippy::cast_possible_truncation)]
-    fn of(b: &[u8]) -> Option<Self> {
-        let len = b.len();
-        let bytes = if len >= 8 {
-            if len > Self::MAX_LEN {
-                return None;
-            }
-            let lo = u64::from_le_bytes(*b.first_chunk::<8>()?);
-            let hi = u64::from_le_bytes(*b.last_chunk::<8>()?);
-            let hi = hi.checked_shr(((Self::MAX_LEN - len) * 8) as u32).unwrap_or(0);
-            u128::from(lo) | (u128::from(hi) << 64)
-        } else if len >= 4 {
-            let lo = u32::from_le_bytes(*b.first_chunk::<4>()?);
-            let hi = u32::from_le_bytes(*b.last_chunk::<4>()?);
-            let hi = hi.checked_shr(((8 - len) * 8) as u32).unwrap_or(0);
-            u128::from(lo) | (u128::from(hi) << 32)
-        } else {
-            b.iter().rev().fold(0, |word, &x| (word << 8) | u128::from(x))
-        };
-        Some(Self { bytes, len })
-    }
-
-    /// The pack of `values[start..start + len]` ([`of`](Self::of) of it):
-    /// the 16 bytes from `start`, masked to `len`, when `values` has them.
-    #[inline(always)]
-    #[allow(clippy::cast_possible_truncation)]
-    fn at(values: &[u8], start: usize, len: usize) -> Option<Self> {
-        if len > Self::MAX_LEN {
-            return None;
-        }
-        match values.get(start..).and_then(<[u8]>::first_chunk::<{ Self::MAX_LEN }>) {
-            Some(word) => Some(Self {
-                bytes: u128::from_le_bytes(*word) & *BYTE_MASKS.get(len)?,
-                len,
-            }),
-            None => Self::of(values.get(start..start + len)?),
-        }
-    }
-}
-
-/// `BYTE_MASKS[len]` keeps the first `len` bytes of a little-endian word.
-static BYTE_MASKS: [u128; Packed::MAX_LEN + 1] = {
-    let mut masks = [0u128; Packed::MAX_LEN + 1];
-    let mut len = 1;
-    while len <= Packed::MAX_LEN {
-        masks[len] = u128::MAX >> ((Packed::MAX_LEN - len) * 8);
-        len += 1;
-    }
-    masks
-};
-
 /// String categories in a table indexed by a multiplicative hash of their
-/// packs that is collision-free for them (the multiplier is searched for
-/// when indexing): a lookup is one pack, one multiplication and one
+/// keys ([`StrKey`]) that is collision-free for them (the multiplier is searched for
+/// when indexing): a lookup is one key, one multiplication and one
 /// comparison, without a branch per category.
 #[derive(Clone, Debug)]
-struct PackedTable {
+struct KeyTable {
     mul: u64,
     shift: u32,
-    /// `(pack, position)`; [`Packed::EMPTY`] in unused slots.
-    slots: Vec<(Packed, usize)>,
+    /// `(key, position)`; [`StrKey::NONE`] in unused slots.
+    slots: Vec<(StrKey, usize)>,
 }
 
-impl PackedTable {
+impl KeyTable {
     /// Multipliers tried per table size.
     const TRIES: u64 = 64;
 
-    /// A table of `entries` (distinct packs), if a multiplier separates them.
-    fn new(entries: &[(Packed, usize)]) -> Option<Self> {
+    /// A table of `entries` (distinct keys), if a multiplier separates them.
+    fn new(entries: &[(StrKey, usize)]) -> Option<Self> {
         let min_bits = entries.len().max(1).next_power_of_two().trailing_zeros() + 1;
         // Odd multipliers from a fixed SplitMix64 sequence: the same table on every run.
         let mut state = 0x6b69_6c6e_7461_626cu64;
@@ -248,12 +164,12 @@ impl PackedTable {
                 let mut table = Self {
                     mul: (z ^ (z >> 31)) | 1,
                     shift: 64 - bits,
-                    slots: vec![(Packed::EMPTY, 0); 1 << bits],
+                    slots: vec![(StrKey::NONE, 0); 1 << bits],
                 };
                 if entries.iter().all(|&(p, i)| {
                     let slot = table.slot(p);
                     match table.slots.get_mut(slot) {
-                        Some(e) if e.0 == Packed::EMPTY => {
+                        Some(e) if e.0 == StrKey::NONE => {
                             *e = (p, i);
                             true
                         }
@@ -269,13 +185,13 @@ impl PackedTable {
 
     #[inline(always)]
     #[allow(clippy::cast_possible_truncation)]
-    fn slot(&self, p: Packed) -> usize {
-        (p.mix().wrapping_mul(self.mul) >> self.shift) as usize
+    fn slot(&self, p: StrKey) -> usize {
+        (p.fold().wrapping_mul(self.mul) >> self.shift) as usize
     }
 
-    /// The position of the string packed as `p`.
+    /// The position of the string whose key is `p`.
     #[inline(always)]
-    fn find(&self, p: Packed) -> Option<usize> {
+    fn find(&self, p: StrKey) -> Option<usize> {
         let &(q, i) = self.slots.get(self.slot(p))?;
         (q == p).then_some(i)
     }
@@ -283,8 +199,8 @@ impl PackedTable {
 
 /// A list of distinct categories (in output order) and its lookup.
 ///
-/// Strings are found through a [`PackedTable`] when every string category
-/// has at most 16 bytes (one pack, one hash, one comparison). Otherwise few
+/// Strings are found through a [`KeyTable`] when every string category
+/// has at most 16 bytes (one key, one hash, one comparison). Otherwise few
 /// categories are found by a scan of equality tests, which beats binary
 /// search's comparisons and branch misses, and more by binary search on a
 /// sorted copy holding each category's position.
@@ -292,7 +208,7 @@ impl PackedTable {
 pub(crate) struct CategoryIndex {
     list: Vec<Category>,
     sorted: Vec<(Category, usize)>,
-    packed: Option<PackedTable>,
+    table: Option<KeyTable>,
 }
 
 impl CategoryIndex {
@@ -303,20 +219,20 @@ impl CategoryIndex {
         if let Some(w) = sorted.windows(2).find(|w| w[0].0 == w[1].0) {
             return Err(w[0].0.clone());
         }
-        let packed = list
+        let table = list
             .iter()
             .enumerate()
             .filter_map(|(i, c)| match c {
-                Category::Str(s) => Some(Packed::of(s.as_bytes()).map(|p| (p, i))),
+                Category::Str(s) => Some(StrKey::exact(s).map(|p| (p, i))),
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()
             .filter(|entries| entries.len() <= TABLE_MAX)
-            .and_then(|entries| PackedTable::new(&entries));
+            .and_then(|entries| KeyTable::new(&entries));
         if list.len() <= SCAN_MAX {
             sorted.clear();
         }
-        Ok(Self { list, sorted, packed })
+        Ok(Self { list, sorted, table })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -326,9 +242,9 @@ impl CategoryIndex {
     /// The position of `k` in the list.
     #[inline(always)]
     pub(crate) fn find(&self, k: Key<'_>) -> Option<usize> {
-        match (k, &self.packed) {
+        match (k, &self.table) {
             // Longer than every string category: none equals it.
-            (Key::Str(s), Some(table)) => Packed::of(s.as_bytes()).and_then(|p| table.find(p)),
+            (Key::Str(s), Some(table)) => StrKey::exact(s).and_then(|p| table.find(p)),
             _ => self.find_by_comparison(k),
         }
     }
@@ -337,8 +253,8 @@ impl CategoryIndex {
     /// of it; `None` when that is not a string of `values`).
     #[inline(always)]
     pub(crate) fn find_at(&self, values: &str, start: usize, end: usize) -> Option<usize> {
-        match &self.packed {
-            Some(table) => Packed::at(values.as_bytes(), start, end.checked_sub(start)?).and_then(|p| table.find(p)),
+        match &self.table {
+            Some(table) => StrKey::at(values.as_bytes(), start, end.checked_sub(start)?).and_then(|p| table.find(p)),
             None => self.find_by_comparison(Key::Str(values.get(start..end)?)),
         }
     }
@@ -392,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn packed_strings_are_equal_exactly_when_the_strings_are() {
+    fn lookups_by_keys_agree_with_equality() {
         // Every length up to 17, strings differing in a single byte at every position.
         let mut words: Vec<String> = vec![String::new()];
         for len in 1..=17 {
@@ -405,29 +321,7 @@ mod tests {
             }
         }
         words.extend(["é", "ée", "e\u{301}", "日本語", "日本語の文字列です"].map(String::from));
-        for a in &words {
-            for b in &words {
-                match (Packed::of(a.as_bytes()), Packed::of(b.as_bytes())) {
-                    (Some(pa), Some(pb)) => assert_eq!(pa == pb, a == b, "{a:?} vs {b:?}"),
-                    (pa, pb) => assert!(a.len() > 16 && pa.is_none() || b.len() > 16 && pb.is_none()),
-                }
-            }
-        }
-        // A pack read inside a buffer (16 bytes loaded, or fewer near its
-        // end) is the string's pack, whatever the bytes around it.
-        for w in &words {
-            for (before, after) in [
-                ("", ""),
-                ("xyz", ""),
-                ("", "trailing bytes!!"),
-                ("é", "0123456789abcdefgh"),
-            ] {
-                let buf = format!("{before}{w}{after}");
-                let got = Packed::at(buf.as_bytes(), before.len(), w.len());
-                assert_eq!(got, Packed::of(w.as_bytes()), "{w:?} in {buf:?}");
-            }
-        }
-        // Lookups by packs agree with plain equality, hits and misses,
+        // Lookups by keys agree with plain equality, hits and misses,
         // and a list holding a long string falls back to comparisons.
         let short: Vec<Category> = words
             .iter()
@@ -440,7 +334,7 @@ mod tests {
         long.push(Category::from("a string longer than sixteen bytes"));
         for list in [short, long] {
             let index = CategoryIndex::new(list.clone()).unwrap();
-            assert_eq!(index.packed.is_some(), list.iter().all(|c| c.to_string().len() <= 16));
+            assert_eq!(index.table.is_some(), list.iter().all(|c| c.to_string().len() <= 16));
             for w in &words {
                 let want = list.iter().position(|c| *c == Category::from(w.as_str()));
                 assert_eq!(index.find(Key::Str(w)), want, "{w:?}");

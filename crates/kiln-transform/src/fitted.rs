@@ -720,6 +720,7 @@ impl FittedPipeline {
             .iter()
             .zip(&doc.input_positions)
             .map(|(f, &hint)| Slot {
+                key: kiln_core::StrKey::of(&f.name),
                 name: f.name.clone(),
                 dtype: f.dtype,
                 hint,

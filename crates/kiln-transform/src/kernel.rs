@@ -382,6 +382,8 @@ pub(crate) trait RowSource<'a> {
 #[derive(Clone, Debug)]
 pub(crate) struct Slot {
     pub(crate) name: String,
+    /// The key of `name`: record fields are matched without `memcmp`.
+    pub(crate) key: kiln_core::StrKey,
     pub(crate) dtype: DType,
     /// Position of the feature in the schema the pipeline was fitted on.
     pub(crate) hint: usize,
@@ -399,22 +401,32 @@ pub(crate) struct RecordRow<'a> {
 }
 
 impl<'a> RowSource<'a> for RecordRow<'a> {
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::cast_possible_wrap, clippy::cast_sign_loss)]
     fn value(&self, slot: usize) -> Option<ValueRef<'a>> {
         let s = self.slots.get(slot)?;
         let guess = s.hint as isize + self.shift.get();
         if guess >= 0
             && let Some((name, v)) = self.record.field_at(guess as usize)
-            && name == s.name
+            && s.key.matches(&s.name, name)
         {
             return Some(v.as_ref());
         }
+        self.search(s)
+    }
+}
+
+impl<'a> RecordRow<'a> {
+    /// Finds the field of `s` by a scan, and remembers its shift.
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::cast_possible_wrap)]
+    fn search(&self, s: &Slot) -> Option<ValueRef<'a>> {
         let (i, v) = self
             .record
             .iter()
             .enumerate()
-            .find_map(|(i, (name, v))| (name == s.name).then_some((i, v)))?;
+            .find_map(|(i, (name, v))| s.key.matches(&s.name, name).then_some((i, v)))?;
         self.shift.set(i as isize - s.hint as isize);
         Some(v.as_ref())
     }
