@@ -52,7 +52,7 @@ pub mod arrow;
 
 pub use batch::{Batch, Bitmap, Column, ColumnBuilder, ColumnData, StringColumn};
 pub use compat::{Change, ChangeKind, CompatReport, Compatibility};
-pub use csv::{CsvBatches, CsvReader, DEFAULT_NULL_TOKENS};
+pub use csv::{BadCell, CsvBatches, CsvIssues, CsvReader, DEFAULT_NULL_TOKENS};
 pub use digest::{Digest, Hasher};
 pub use error::{Error, Result};
 pub use ids::{ModelName, Version};
