@@ -42,19 +42,25 @@
 //! # The parity guarantee
 //!
 //! Every transform has one kernel: a function of one value. The record path
-//! ([`FittedPipeline::transform_record_into`]), the batch path
-//! ([`FittedPipeline::transform_batch_into`], parallel over chunks of rows with
-//! rayon) and the Arrow path read values as [`kiln_core::ValueRef`]s and call
-//! the same functions, so for the same input they give bit-identical
-//! outputs, errors included (property-tested over random schemas, data and
-//! pipelines, for `f32` and `f64` outputs). Reading is the same too: NaN is a
-//! missing value, `float32` features are rounded to `f32` (what a
-//! [`kiln_core::Batch`] stores) before anything else, integers are accepted
-//! for float features. Values are computed in `f64` and converted once when
-//! written, so an `f32` output is the `f64` output rounded to nearest
-//! ([`OutputFloat`]). A fitted pipeline is plain data (JSON
-//! `kiln.pipeline/v1`, no code), and a reloaded one gives bit-identical
-//! outputs (floats round-trip exactly).
+//! ([`FittedPipeline::transform_record_into`]) reads each value as a
+//! [`kiln_core::ValueRef`] and calls it. The batch path
+//! ([`FittedPipeline::transform_batch_into`], parallel over chunks of rows
+//! with rayon) calls the same functions over the typed column slices, a
+//! tile of rows and one column at a time; whatever it does not specialize,
+//! and any tile where something is off (a null where none is allowed, an
+//! unknown category, a non-finite result), goes through the record path's
+//! per-row code, which also names the error. The Arrow path converts to a
+//! [`kiln_core::Batch`] without copying and takes the batch path. For the
+//! same input all of them give bit-identical outputs, errors included
+//! (property-tested over random schemas, data and pipelines, for `f32` and
+//! `f64` outputs, on batches spanning many tiles and parallel chunks).
+//! Reading is the same too: NaN is a missing value, `float32` features are
+//! rounded to `f32` (what a [`kiln_core::Batch`] stores) before anything
+//! else, integers are accepted for float features. Values are computed in
+//! `f64` and converted once when written, so an `f32` output is the `f64`
+//! output rounded to nearest ([`OutputFloat`]). A fitted pipeline is plain
+//! data (JSON `kiln.pipeline/v1`, no code), and a reloaded one gives
+//! bit-identical outputs (floats round-trip exactly).
 //!
 //! # Pipelines, steps and output names
 //!
@@ -172,10 +178,24 @@
 //! [`FittedPipeline::transform_record_into`] makes no heap allocation
 //! (tested with dhat). Record fields are found by position (the training
 //! schema's order, shifted by the offset seen in the last record, e.g. a
-//! request without the label), then by a linear scan; categories by a scan
-//! of equality tests (binary search above 16 categories). A 20-feature
-//! pipeline (17 imputed and scaled numbers, 3 one-hot columns) takes about
-//! 300 ns per record on a busy 2-core machine.
+//! request without the label), then by a scan; names and string categories
+//! are compared as [`kiln_core::StrKey`]s (no `memcmp` for names of up to 16
+//! bytes), categories found through a collision-free hash table of their
+//! keys. A 20-feature pipeline (17 scaled numbers, 3 one-hot columns) takes
+//! about 360 ns per record on an idle 2-core machine (about 5,100
+//! instructions).
+//!
+//! The batch path writes each tile of rows column by column into a
+//! column-major buffer that stays in the L1 cache, then stores its rows in
+//! order. A new output matrix is allocated with
+//! [`kiln_core::buffer::zeroed`] (transparent huge pages on Linux, as NumPy
+//! does): faulting in 4 KiB pages would cost as much as the transform.
+//! [`FittedPipeline::transform_batch_into`] writes into a buffer the caller
+//! reuses, which saves the allocation and the page faults altogether. On
+//! the same machine, one core, 1,000,000 rows of the 20-feature pipeline
+//! take about 72 ms into a new `f32` matrix (scikit-learn's
+//! `ColumnTransformer`: about 530 ms) and 65 ms into a reused buffer; see
+//! the repository's `benches/README.md`.
 
 #[cfg(feature = "arrow")]
 mod arrow;
