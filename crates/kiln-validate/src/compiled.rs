@@ -6,7 +6,7 @@
 
 use kiln_core::batch::{parse_bool, parse_float};
 use kiln_core::timestamp::parse_micros;
-use kiln_core::{DType, Feature, StrKey, Value, ValueRef};
+use kiln_core::{DType, Feature, Value, ValueRef};
 
 use crate::config::Policy;
 use crate::violation::{Rule, Violation, ViolationKind};
@@ -24,13 +24,58 @@ pub(crate) enum Verdict {
     Violation(ViolationKind),
 }
 
+/// A string's length and a word of its bytes, for comparing short strings
+/// (feature names, categories) without a call to `memcmp`.
+///
+/// For strings of up to 8 bytes, equal keys mean equal strings: the word
+/// holds the first and last 4 bytes (overlapping below 8), or bytes 0,
+/// `len / 2` and `len - 1` below 4, which together cover every byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ShortKey {
+    len: usize,
+    word: u64,
+}
+
+impl ShortKey {
+    /// The longest string that the key alone identifies.
+    const MAX: usize = 8;
+
+    #[inline]
+    pub(crate) fn of(s: &str) -> Self {
+        let b = s.as_bytes();
+        let word = match (b.first_chunk::<4>(), b.last_chunk::<4>()) {
+            (Some(head), Some(tail)) => {
+                u64::from(u32::from_le_bytes(*head)) | (u64::from(u32::from_le_bytes(*tail)) << 32)
+            }
+            _ => match (b.first(), b.get(b.len() / 2), b.last()) {
+                (Some(&x), Some(&y), Some(&z)) => u64::from(x) | (u64::from(y) << 8) | (u64::from(z) << 16),
+                _ => 0,
+            },
+        };
+        Self { len: b.len(), word }
+    }
+
+    /// Whether `s`, whose key this is, equals `other`.
+    #[inline]
+    pub(crate) fn matches(self, s: &str, other: &str) -> bool {
+        if other.len() != self.len {
+            return false;
+        }
+        if self.len <= Self::MAX {
+            Self::of(other).word == self.word
+        } else {
+            s.as_bytes() == other.as_bytes()
+        }
+    }
+}
+
 /// Category lookup: a linear scan for small sets (faster than hashing a
 /// short string), binary search over a sorted copy for larger ones.
 #[derive(Clone, Debug)]
 pub(crate) struct CategorySet {
     declared: Vec<String>,
     /// The keys of `declared`, for the linear scan.
-    keys: Vec<StrKey>,
+    keys: Vec<ShortKey>,
     sorted: Vec<String>,
 }
 
@@ -46,7 +91,7 @@ impl CategorySet {
         sorted.sort_unstable();
         Self {
             declared: declared.to_vec(),
-            keys: declared.iter().map(|c| StrKey::of(c)).collect(),
+            keys: declared.iter().map(|c| ShortKey::of(c)).collect(),
             sorted,
         }
     }
@@ -83,7 +128,7 @@ impl CategorySet {
 pub(crate) struct Compiled {
     pub(crate) name: String,
     /// The key of `name`, for matching record fields.
-    pub(crate) key: StrKey,
+    pub(crate) key: ShortKey,
     pub(crate) dtype: DType,
     pub(crate) nullable: bool,
     pub(crate) policy: Policy,
@@ -98,7 +143,7 @@ impl Compiled {
     pub(crate) fn new(f: &Feature, policy: Policy) -> Self {
         Self {
             name: f.name.clone(),
-            key: StrKey::of(&f.name),
+            key: ShortKey::of(&f.name),
             dtype: f.dtype,
             nullable: f.nullable,
             policy,
@@ -289,6 +334,24 @@ mod tests {
 
     fn compiled(f: Feature, policy: Policy) -> Compiled {
         Compiled::new(&f, policy)
+    }
+
+    #[test]
+    fn short_keys_match_exactly_the_equal_strings() {
+        // Every string of up to 9 letters over a two-letter alphabet (the
+        // boundaries 3/4 and 8/9 of the key's layout), plus multi-byte text.
+        let mut strings: Vec<String> = (0..=9usize)
+            .flat_map(|len| {
+                (0..1u32 << len).map(move |bits| (0..len).map(|k| if bits >> k & 1 == 1 { 'b' } else { 'a' }).collect())
+            })
+            .collect();
+        strings.extend(["é", "ée", "eé", "日本", "日本語", "Torgersen", "Torgerse", "Torgersén"].map(String::from));
+        for s in &strings {
+            let key = ShortKey::of(s);
+            for t in &strings {
+                assert_eq!(key.matches(s, t), s == t, "{s:?} vs {t:?}");
+            }
+        }
     }
 
     #[test]
